@@ -1,0 +1,51 @@
+// `jam-etl dune [paths...]`: convert .log files into one JSONL file per table (the Dune export).
+import { join } from 'node:path';
+import { addCounters, newCounters } from '../convert.js';
+import { runPipeline } from '../pipeline.js';
+import { listLogFiles } from '../reader.js';
+import { startProgress, summarise, type RunSummary } from '../report.js';
+import { JsonlSink } from '../sinks/jsonl.js';
+import { loadTeams } from '../teams.js';
+
+export interface DuneConvertOptions {
+  paths: string[];
+  out: string;
+  rejects?: string;
+  teams?: string;
+  workers: number;
+  progress: boolean;
+  maxLineBytes?: number;
+}
+
+export async function convertToDune(opts: DuneConvertOptions): Promise<RunSummary> {
+  const t0 = performance.now();
+  const teams = loadTeams(opts.teams);
+  const files = await listLogFiles(opts.paths);
+  const rejectsPath = opts.rejects ?? join(opts.out, '_rejects.jsonl');
+  const sink = new JsonlSink(opts.out, rejectsPath);
+  const totals = newCounters();
+  const progress = startProgress('dune', files.reduce((a, f) => a + f.size, 0), opts.progress);
+  let committed;
+  try {
+    await runPipeline(files, { workers: opts.workers, ...(teams ? { teams } : {}), read: opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {} }, (o, info) => {
+      for (const [t, text] of o.tables) sink.write(t, text);
+      sink.writeRejects(o.rejects);
+      addCounters(totals, o.counters);
+      let rows = 0;
+      for (const t in o.counters.rows) rows += o.counters.rows[t as keyof typeof o.counters.rows];
+      progress.tick(info.bytes, rows);
+    });
+    committed = sink.commit();
+  } catch (e) {
+    sink.abort();
+    throw e;
+  } finally {
+    progress.stop();
+  }
+  return summarise('dune', files.length, totals, (performance.now() - t0) / 1000, {
+    out: opts.out,
+    outputs: committed.tables.map((t) => ({ table: t.table, path: t.path, bytes: t.bytes })),
+    rejects_file: committed.rejects ?? null,
+    workers: opts.workers,
+  });
+}

@@ -1,0 +1,127 @@
+// Drives the reader over the input files and the chunk serialiser over each chunk, inline or
+// on worker threads, and hands results to the caller strictly in input order.
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { Counters } from './convert.js';
+import type { TeamMap } from './envelope.js';
+import { readChunks, type Chunk, type InputFile, type ReadOptions } from './reader.js';
+import type { TableName } from './schema.js';
+import { ChunkSerializer } from './serialize.js';
+
+export interface ChunkOutput {
+  tables: [TableName, string | Uint8Array][];
+  rejects: string | Uint8Array;
+  counters: Counters;
+}
+
+export interface WorkerRequest {
+  seq: number;
+  file: string;
+  startLine: number;
+  startOffset: number;
+  data: Uint8Array;
+  lines: number;
+  overlong?: { head: Uint8Array; bytes: number };
+}
+
+export interface WorkerReply {
+  seq: number;
+  tables: [string, Uint8Array][];
+  rejects: Uint8Array;
+  counters: Counters;
+}
+
+export interface PipelineOptions {
+  teams?: TeamMap;
+  /** Worker threads; 1 runs inline on the main thread. */
+  workers: number;
+  read?: Omit<ReadOptions, 'start'>;
+}
+
+export function defaultWorkers(): number {
+  return Math.max(1, availableParallelism());
+}
+
+/** Reads every file, in order, and calls `onOutput` for each chunk's output, in order. */
+export async function runPipeline(files: readonly InputFile[], opts: PipelineOptions, onOutput: (o: ChunkOutput, chunk: { file: string; bytes: number }) => void): Promise<void> {
+  if (opts.workers <= 1) {
+    const ser = new ChunkSerializer(opts.teams);
+    for (const f of files) {
+      for await (const chunk of readChunks(f.path, opts.read)) {
+        onOutput(ser.run(chunk), { file: chunk.file, bytes: chunk.overlong ? chunk.overlong.bytes : chunk.data.length });
+      }
+    }
+    return;
+  }
+  await runOnWorkers(files, opts, onOutput);
+}
+
+async function runOnWorkers(files: readonly InputFile[], opts: PipelineOptions, onOutput: (o: ChunkOutput, chunk: { file: string; bytes: number }) => void): Promise<void> {
+  const n = opts.workers;
+  const teams = opts.teams ? [...opts.teams] : [];
+  const workers = Array.from({ length: n }, () => new Worker(new URL('./worker.js', import.meta.url), { workerData: { teams } }));
+  const maxInFlight = n * 2;
+  const done = new Map<number, WorkerReply>();
+  const sizes = new Map<number, { file: string; bytes: number }>();
+  let nextOut = 0;
+  let seq = 0;
+  let failure: Error | undefined;
+  let wake: (() => void) | undefined;
+  const signal = (): void => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  for (const w of workers) {
+    w.on('message', (r: WorkerReply) => {
+      done.set(r.seq, r);
+      signal();
+    });
+    w.on('error', (e) => {
+      failure ??= e;
+      signal();
+    });
+    w.on('exit', (code) => {
+      if (code !== 0) failure ??= new Error(`worker stopped with code ${code}`);
+      signal();
+    });
+  }
+  const drain = (): void => {
+    for (let r = done.get(nextOut); r; r = done.get(nextOut)) {
+      done.delete(nextOut);
+      const info = sizes.get(nextOut)!;
+      sizes.delete(nextOut);
+      nextOut++;
+      onOutput({ tables: r.tables as [TableName, Uint8Array][], rejects: r.rejects, counters: r.counters }, info);
+    }
+  };
+  const waitFor = async (cond: () => boolean): Promise<void> => {
+    while (!cond()) {
+      if (failure) throw failure;
+      await new Promise<void>((res) => (wake = res));
+      drain();
+    }
+    if (failure) throw failure;
+  };
+  const post = (chunk: Chunk): void => {
+    const s = seq++;
+    const data = new Uint8Array(chunk.data.length);
+    data.set(chunk.data);
+    const req: WorkerRequest = { seq: s, file: chunk.file, startLine: chunk.startLine, startOffset: chunk.startOffset, data, lines: chunk.lines };
+    if (chunk.overlong) req.overlong = { head: new Uint8Array(chunk.overlong.head), bytes: chunk.overlong.bytes };
+    sizes.set(s, { file: chunk.file, bytes: chunk.overlong ? chunk.overlong.bytes : chunk.data.length });
+    workers[s % n]!.postMessage(req, [data.buffer]);
+  };
+  try {
+    for (const f of files) {
+      for await (const chunk of readChunks(f.path, opts.read)) {
+        drain();
+        await waitFor(() => seq - nextOut < maxInFlight);
+        post(chunk);
+      }
+    }
+    await waitFor(() => nextOut === seq);
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}

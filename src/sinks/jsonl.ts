@@ -1,0 +1,128 @@
+// The JSONL sink (the Dune export): one `<table>.jsonl` per table in the output folder, plus a
+// rejects file. Everything is written to temporary files and renamed into place at the end, so
+// an interrupted run never leaves half a table and a finished run replaces the previous one.
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { ConfigError, describeError } from '../errors.js';
+import { TABLE_NAMES, type TableName } from '../schema.js';
+
+const FLUSH_BYTES = 4 << 20;
+
+/** A file written under a temporary name and renamed into place by commit(). */
+class AtomicFile {
+  private fd: number | undefined;
+  private parts: (string | Uint8Array)[] = [];
+  private pending = 0;
+  readonly tmp: string;
+  bytes = 0;
+
+  constructor(readonly path: string) {
+    this.tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  }
+
+  write(data: string | Uint8Array): void {
+    if (data.length === 0) return;
+    this.parts.push(data);
+    this.pending += data.length;
+    if (this.pending >= FLUSH_BYTES) this.flush();
+  }
+
+  private flush(): void {
+    if (this.parts.length === 0) return;
+    try {
+      this.fd ??= openSync(this.tmp, 'w');
+      for (const p of this.parts) {
+        const buf = typeof p === 'string' ? Buffer.from(p) : p;
+        let off = 0;
+        while (off < buf.length) off += writeSync(this.fd, buf, off, buf.length - off);
+        this.bytes += buf.length;
+      }
+    } catch (e) {
+      throw new ConfigError(`cannot write ${this.tmp}: ${describeError(e)}`);
+    }
+    this.parts = [];
+    this.pending = 0;
+  }
+
+  /** Flushes, syncs and renames into place; false when nothing was ever written. */
+  commit(): boolean {
+    this.flush();
+    if (this.fd === undefined) return false;
+    try {
+      fsyncSync(this.fd);
+      closeSync(this.fd);
+      this.fd = undefined;
+      renameSync(this.tmp, this.path);
+    } catch (e) {
+      throw new ConfigError(`cannot finish ${this.path}: ${describeError(e)}`);
+    }
+    return true;
+  }
+
+  abort(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+    rmSync(this.tmp, { force: true });
+  }
+}
+
+export interface JsonlOutput {
+  table: TableName;
+  path: string;
+  bytes: number;
+}
+
+export class JsonlSink {
+  private readonly files = new Map<TableName, AtomicFile>();
+  private readonly rejects: AtomicFile;
+
+  constructor(
+    readonly outDir: string,
+    readonly rejectsPath: string,
+  ) {
+    try {
+      mkdirSync(outDir, { recursive: true });
+      mkdirSync(dirname(rejectsPath), { recursive: true });
+      // Temporary files of runs that were killed before they could clean up.
+      for (const name of readdirSync(outDir)) if (/^\..+\.\d+\.tmp$/.test(name)) rmSync(join(outDir, name), { force: true });
+    } catch (e) {
+      throw new ConfigError(`cannot use output folder ${outDir}: ${describeError(e)}`);
+    }
+    this.rejects = new AtomicFile(rejectsPath);
+  }
+
+  /** Appends whole JSONL lines to a table. */
+  write(table: TableName, lines: string | Uint8Array): void {
+    let f = this.files.get(table);
+    if (!f) {
+      f = new AtomicFile(join(this.outDir, `${table}.jsonl`));
+      this.files.set(table, f);
+    }
+    f.write(lines);
+  }
+
+  writeRejects(lines: string | Uint8Array): void {
+    this.rejects.write(lines);
+  }
+
+  /**
+   * Puts every file in place. A table without rows gets no file, and the file an earlier run
+   * left for it is removed, so the folder always shows exactly this run's output.
+   */
+  commit(): { tables: JsonlOutput[]; rejects: string | undefined } {
+    const tables: JsonlOutput[] = [];
+    for (const t of TABLE_NAMES) {
+      const f = this.files.get(t);
+      if (f?.commit()) tables.push({ table: t, path: f.path, bytes: f.bytes });
+      else rmSync(join(this.outDir, `${t}.jsonl`), { force: true });
+    }
+    const hasRejects = this.rejects.commit();
+    if (!hasRejects) rmSync(this.rejectsPath, { force: true });
+    return { tables, rejects: hasRejects ? this.rejectsPath : undefined };
+  }
+
+  abort(): void {
+    for (const f of this.files.values()) f.abort();
+    this.rejects.abort();
+  }
+}
