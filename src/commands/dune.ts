@@ -1,9 +1,13 @@
 // `jam-etl dune [paths...]`: convert .log files into one JSONL file per table (the Dune export).
 import { join } from 'node:path';
+import { type Command, Option } from 'commander';
 import { addCounters, newCounters } from '../convert.js';
 import { runPipeline } from '../pipeline.js';
 import { listLogFiles } from '../reader.js';
 import { startProgress, summarise, type RunSummary } from '../report.js';
+import { ALIASES, HANDLERS } from '../handlers/index.js';
+import { defaultWorkers } from '../pipeline.js';
+import { addRunOptions, intArg, report, type CliIO, type RunFlags } from './common.js';
 import { JsonlSink } from '../sinks/jsonl.js';
 import { loadTeams } from '../teams.js';
 
@@ -48,4 +52,30 @@ export async function convertToDune(opts: DuneConvertOptions): Promise<RunSummar
     rejects_file: committed.rejects ?? null,
     workers: opts.workers,
   });
+}
+
+const MSG_TYPES_HELP = `\nMessage types:\n${HANDLERS.map((h) => `  ${String(h.msgType).padStart(3)}  ${h.description} -> ${h.tables.join(', ')}`).join('\n')}\n${[...ALIASES].map(([a, t]) => `  ${String(a).padStart(3)}  alias of ${t}`).join('\n')}\n`;
+
+/** `jam-etl dune [paths...]`; returns the command so subcommands (upload) can be added. */
+export function registerDune(program: Command, io: CliIO): Command {
+  const dune = program
+    .command('dune')
+    .description('convert .log files (or folders of them, recursively) into one JSONL file per table')
+    .argument('[paths...]', 'log files or folders', ['./logs'])
+    .option('-o, --out <dir>', 'output folder', './dune_exports')
+    .addOption(new Option('-w, --workers <n>', 'worker threads (1 = single thread)').argParser(intArg('--workers', 1)).default(defaultWorkers(), 'number of cores'))
+    .addHelpText('after', MSG_TYPES_HELP);
+  addRunOptions(dune).action(async (paths: string[], o: RunFlags & { out: string; workers: number }) => {
+    const s = await convertToDune({
+      paths,
+      out: o.out,
+      workers: o.workers,
+      progress: !o.quiet,
+      maxLineBytes: o.maxLineBytes,
+      ...(o.rejects ? { rejects: o.rejects } : {}),
+      ...(o.teams ? { teams: o.teams } : {}),
+    });
+    io.setExitCode(report(s, o, io));
+  });
+  return dune;
 }
