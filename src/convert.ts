@@ -111,13 +111,13 @@ export function rejectOf(code: RejectCode, reason: string, ref: LineRef, raw: Bu
 export function processChunk(chunk: Chunk, conv: LineConverter, visitor: LineVisitor, counters: Counters): void {
   const { data } = chunk;
   if (chunk.overlong) {
-    const ref: LineRef = { file: chunk.file, line: chunk.startLine, offset: chunk.startOffset, end: chunk.startOffset + chunk.overlong.bytes + 1 };
+    const ref: LineRef = { file: chunk.file, line: chunk.startLine, offset: chunk.startOffset, end: chunk.startOffset + chunk.overlong.bytes + (chunk.overlong.terminated ? 1 : 0) };
     const rec = rejectOf('line_too_long', `line of ${chunk.overlong.bytes} bytes is longer than the limit; its first ${chunk.overlong.head.length} bytes are kept`, ref, chunk.overlong.head);
     rec.truncated_bytes = chunk.overlong.bytes;
     counters.lines++;
     counters.rejects++;
     counters.rejectsByCode.line_too_long = (counters.rejectsByCode.line_too_long ?? 0) + 1;
-    counters.bytes += chunk.overlong.bytes + 1;
+    counters.bytes += ref.end - ref.offset;
     visitor.reject(rec, ref);
     return;
   }

@@ -21,7 +21,7 @@ export interface WorkerRequest {
   startOffset: number;
   data: Uint8Array;
   lines: number;
-  overlong?: { head: Uint8Array; bytes: number };
+  overlong?: { head: Uint8Array; bytes: number; terminated: boolean };
 }
 
 export interface WorkerReply {
@@ -108,7 +108,7 @@ async function runOnWorkers(files: readonly InputFile[], opts: PipelineOptions, 
     const data = new Uint8Array(chunk.data.length);
     data.set(chunk.data);
     const req: WorkerRequest = { seq: s, file: chunk.file, startLine: chunk.startLine, startOffset: chunk.startOffset, data, lines: chunk.lines };
-    if (chunk.overlong) req.overlong = { head: new Uint8Array(chunk.overlong.head), bytes: chunk.overlong.bytes };
+    if (chunk.overlong) req.overlong = { head: new Uint8Array(chunk.overlong.head), bytes: chunk.overlong.bytes, terminated: chunk.overlong.terminated };
     sizes.set(s, { file: chunk.file, bytes: chunk.overlong ? chunk.overlong.bytes : chunk.data.length });
     workers[s % n]!.postMessage(req, [data.buffer]);
   };

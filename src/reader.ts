@@ -57,7 +57,7 @@ export interface Chunk {
   /** Lines in `data` (a last line without \n counts). */
   lines: number;
   /** Set instead of data for a line longer than maxLineBytes: its first bytes and its size. */
-  overlong?: { head: Buffer; bytes: number };
+  overlong?: { head: Buffer; bytes: number; terminated: boolean };
 }
 
 export interface ReadOptions {
@@ -107,9 +107,9 @@ export async function* readChunks(file: string, opts: ReadOptions = {}): AsyncGe
         pending = [];
       }
     };
-    const overlong = (bytes: number): Chunk => ({
+    const overlong = (bytes: number, terminated: boolean): Chunk => ({
       file, startLine: line, startOffset: pendingStart, data: Buffer.alloc(0), lines: 1,
-      overlong: { head: overlongHead ?? Buffer.concat(pending).subarray(0, OVERLONG_HEAD_BYTES), bytes },
+      overlong: { head: overlongHead ?? Buffer.concat(pending).subarray(0, OVERLONG_HEAD_BYTES), bytes, terminated },
     });
     for (;;) {
       const buf = Buffer.allocUnsafe(chunkBytes);
@@ -133,7 +133,7 @@ export async function* readChunks(file: string, opts: ReadOptions = {}): AsyncGe
       if (pendingBytes > 0 || overlongHead) {
         const first = data.indexOf(10);
         if (overlongHead || pendingBytes + first > maxLine) {
-          yield overlong(pendingBytes + first);
+          yield overlong(pendingBytes + first, true);
           line += 1;
         } else {
           pending.push(data.subarray(0, first + 1));
@@ -155,7 +155,7 @@ export async function* readChunks(file: string, opts: ReadOptions = {}): AsyncGe
       pendingStart = readAt + last + 1;
       if (last + 1 < n) addPending(data.subarray(last + 1));
     }
-    if (overlongHead) yield overlong(pendingBytes);
+    if (overlongHead) yield overlong(pendingBytes, false);
     else if (pendingBytes > 0) yield { file, startLine: line, startOffset: pendingStart, data: Buffer.concat(pending), lines: 1 };
   } finally {
     await fh.close();

@@ -11,7 +11,7 @@ const serializer = new ChunkSerializer(teams);
 
 port.on('message', (msg: WorkerRequest) => {
   const data = Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength);
-  const overlong = msg.overlong ? { head: Buffer.from(msg.overlong.head), bytes: msg.overlong.bytes } : undefined;
+  const overlong = msg.overlong ? { head: Buffer.from(msg.overlong.head), bytes: msg.overlong.bytes, terminated: msg.overlong.terminated } : undefined;
   const res = serializer.run({ file: msg.file, startLine: msg.startLine, startOffset: msg.startOffset, data, lines: msg.lines, ...(overlong ? { overlong } : {}) });
   const tables: [string, Uint8Array][] = res.tables.map(([t, s]) => [t, Buffer.from(s)]);
   const rejects = Buffer.from(res.rejects);

@@ -19,6 +19,8 @@ export interface DuneConvertOptions {
   workers: number;
   progress: boolean;
   maxLineBytes?: number;
+  /** Read size; tests make it tiny to cut lines at every possible place. */
+  chunkBytes?: number;
 }
 
 export async function convertToDune(opts: DuneConvertOptions): Promise<RunSummary> {
@@ -31,7 +33,7 @@ export async function convertToDune(opts: DuneConvertOptions): Promise<RunSummar
   const progress = startProgress('dune', files.reduce((a, f) => a + f.size, 0), opts.progress);
   let committed;
   try {
-    await runPipeline(files, { workers: opts.workers, ...(teams ? { teams } : {}), read: opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {} }, (o, info) => {
+    await runPipeline(files, { workers: opts.workers, ...(teams ? { teams } : {}), read: { ...(opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {}), ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}) } }, (o, info) => {
       for (const [t, text] of o.tables) sink.write(t, text);
       sink.writeRejects(o.rejects);
       addCounters(totals, o.counters);
