@@ -12,7 +12,10 @@ export function buildProgram(io: CliIO): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
-    .exitOverride();
+    .exitOverride()
+    // `dune` has options of its own and an `upload` subcommand with the same names: options
+    // after a subcommand belong to it.
+    .enablePositionalOptions();
   registerDune(program, io);
   return program;
 }
@@ -20,6 +23,10 @@ export function buildProgram(io: CliIO): Command {
 /** Runs the CLI; returns the exit code. Never throws. */
 export async function main(argv: string[], io: Omit<CliIO, 'setExitCode'> = { stdout: (s) => void process.stdout.write(s), stderr: (s) => void process.stderr.write(s) }): Promise<number> {
   let code = EXIT_OK;
+  // `jam-etl ... | head` closes stdout early: that is the reader's choice, not a crash.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(code);
+  });
   const program = buildProgram({ ...io, setExitCode: (c) => (code = c) });
   try {
     await program.parseAsync(argv);

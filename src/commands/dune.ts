@@ -1,5 +1,6 @@
 // `jam-etl dune [paths...]`: convert .log files into one JSONL file per table (the Dune export).
 import { join } from 'node:path';
+import { ConfigError } from '../errors.js';
 import { type Command, Option } from 'commander';
 import { addCounters, newCounters } from '../convert.js';
 import { runPipeline } from '../pipeline.js';
@@ -7,7 +8,8 @@ import { listLogFiles } from '../reader.js';
 import { startProgress, summarise, type RunSummary } from '../report.js';
 import { ALIASES, HANDLERS } from '../handlers/index.js';
 import { defaultWorkers } from '../pipeline.js';
-import { addRunOptions, intArg, report, type CliIO, type RunFlags } from './common.js';
+import { addRunOptions, EXIT_DATA, intArg, report, type CliIO, type RunFlags } from './common.js';
+import { addUploadOptions, registerDuneUpload, runUpload, type UploadFlags } from './dune-upload.js';
 import { JsonlSink } from '../sinks/jsonl.js';
 import { loadTeams } from '../teams.js';
 
@@ -66,8 +68,13 @@ export function registerDune(program: Command, io: CliIO): Command {
     .argument('[paths...]', 'log files or folders', ['./logs'])
     .option('-o, --out <dir>', 'output folder', './dune_exports')
     .addOption(new Option('-w, --workers <n>', 'worker threads (1 = single thread)').argParser(intArg('--workers', 1)).default(defaultWorkers(), 'number of cores'))
-    .addHelpText('after', MSG_TYPES_HELP);
-  addRunOptions(dune).action(async (paths: string[], o: RunFlags & { out: string; workers: number }) => {
+    .addHelpText('after', MSG_TYPES_HELP)
+    .enablePositionalOptions();
+  addRunOptions(dune);
+  dune.option('--upload', 'after converting, upload the files to Dune (see `jam-etl dune upload --help`)', false);
+  addUploadOptions(dune);
+  dune.action(async (paths: string[], o: RunFlags & UploadFlags & { out: string; workers: number; upload: boolean }) => {
+    if (o.upload && !o.namespace && !o.dryRun) throw new ConfigError('--upload needs --namespace (your Dune user or team handle)');
     const s = await convertToDune({
       paths,
       out: o.out,
@@ -77,7 +84,11 @@ export function registerDune(program: Command, io: CliIO): Command {
       ...(o.rejects ? { rejects: o.rejects } : {}),
       ...(o.teams ? { teams: o.teams } : {}),
     });
-    io.setExitCode(report(s, o, io));
+    const code = report(s, o, io);
+    if (!o.upload) return io.setExitCode(code);
+    const up = await runUpload(o.out, o, io);
+    io.setExitCode(Math.max(code, up === EXIT_DATA ? EXIT_DATA : up));
   });
+  registerDuneUpload(dune, io);
   return dune;
 }
