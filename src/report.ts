@@ -21,7 +21,7 @@ export function startProgress(label: string, totalBytes: number, enabled: boolea
   const bar = new cliProgress.SingleBar(
     {
       stream: process.stderr,
-      format: `${label} |{bar}| {percentage}% {done}/{total} MB | {rows} rows | {rate} rows/s | ETA {eta_formatted}`,
+      format: `${label} |{bar}| {percentage}% {done}/{totalMb} MB | {rows} rows | {rate} rows/s | ETA {eta_formatted}`,
       hideCursor: true,
       clearOnComplete: true,
       etaBuffer: 50,
@@ -32,7 +32,7 @@ export function startProgress(label: string, totalBytes: number, enabled: boolea
   const t0 = performance.now();
   let done = 0;
   let rows = 0;
-  bar.start(Math.max(totalBytes, 1), 0, { done: '0.0', total: mb(totalBytes), rows: 0, rate: 0 });
+  bar.start(Math.max(totalBytes, 1), 0, { done: "0.0", totalMb: mb(totalBytes), rows: 0, rate: 0 });
   return {
     tick(b, r) {
       done += b;
