@@ -191,3 +191,17 @@ test('metadata parsing', () => {
   assert.deepEqual(parseMetadata(undefined), {});
   assert.throws(() => parseMetadata(5), RejectError);
 });
+
+test('statistics: GP 0.6 test-vector names and GP 0.7.1 records without on-transfer', needsShared(), () => {
+  const env = sample('statistics-13.json');
+  const { vals_current, vals_last, ...rest } = env.json_encoded;
+  const services = rest.services.map((s) => {
+    const { on_transfers_count, on_transfers_gas_used, ...record } = s.record;
+    return { ...s, record };
+  });
+  const rows = convert({ ...env, json_encoded: { ...rest, vals_curr_stats: vals_current, vals_last_stats: vals_last, services } });
+  assert.equal(rows.filter((r) => r.table === 'validatorstatistics').length, vals_current.length);
+  const svc = rows.find((r) => r.table === 'servicestatistics').row;
+  assert.equal(svc.on_transfers_count, null);
+  assert.equal(svc.refinement_count, 1);
+});

@@ -2,7 +2,7 @@
 // row per validator, per core and per service. codec_encoded is null: it belongs to the message,
 // not to any one of its rows.
 import { RejectError } from '../rejects.js';
-import { list, obj, req, type Obj } from './fields.js';
+import { list, obj, opt, req, type Obj } from './fields.js';
 import type { Handler } from './types.js';
 
 const VAL = ['blocks', 'tickets', 'pre_images', 'pre_images_size', 'guarantees', 'assurances'] as const;
@@ -13,8 +13,9 @@ export const statistics: Handler = {
   tables: ['validatorstatistics', 'corestatistics', 'servicestatistics'],
   map(e, emit) {
     const s = obj(e.json, 'json_encoded');
-    const cur = list(s, 'vals_current', 'json_encoded');
-    const last = list(s, 'vals_last', 'json_encoded');
+    // The producers' names; the GP 0.6 test vectors call them vals_curr_stats / vals_last_stats.
+    const cur = list(s, s.vals_current === undefined && s.vals_curr_stats !== undefined ? 'vals_curr_stats' : 'vals_current', 'json_encoded');
+    const last = list(s, s.vals_last === undefined && s.vals_last_stats !== undefined ? 'vals_last_stats' : 'vals_last', 'json_encoded');
     const cores = list(s, 'cores', 'json_encoded');
     const services = list(s, 'services', 'json_encoded');
     if (cur.length + cores.length + services.length === 0) {
@@ -77,8 +78,9 @@ export const statistics: Handler = {
         extrinsic_count: req(r, 'extrinsic_count', rp),
         accumulate_count: req(r, 'accumulate_count', rp),
         accumulate_gas_used: req(r, 'accumulate_gas_used', rp),
-        on_transfers_count: req(r, 'on_transfers_count', rp),
-        on_transfers_gas_used: req(r, 'on_transfers_gas_used', rp),
+        // GP 0.7.1 dropped on-transfer: absent there, null in the row.
+        on_transfers_count: opt(r, 'on_transfers_count', rp),
+        on_transfers_gas_used: opt(r, 'on_transfers_gas_used', rp),
         codec_encoded: null,
       });
     }
