@@ -15,7 +15,8 @@ export type RejectCode =
   | 'no_rows'
   | 'line_too_long'
   | 'internal'
-  | 'destination';
+  | 'destination'
+  | 'row_too_large';
 
 /** Thrown by the envelope and the handlers; caught per line and turned into a reject record. */
 export class RejectError extends Error {
