@@ -4,6 +4,7 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT_OK, EXIT_USAGE, type CliIO } from './commands/common.js';
 import { registerDune } from './commands/dune.js';
+import { registerGenerate } from './commands/generate.js';
 import { ConfigError, describeError, UsageError } from './errors.js';
 
 export function buildProgram(io: CliIO): Command {
@@ -17,6 +18,7 @@ export function buildProgram(io: CliIO): Command {
     // after a subcommand belong to it.
     .enablePositionalOptions();
   registerDune(program, io);
+  registerGenerate(program, io);
   return program;
 }
 
