@@ -17,7 +17,25 @@ export interface Connection {
   projectId: string;
 }
 
+let quietMetadataLookup = false;
+/**
+ * Looking for credentials, google-auth asks the GCE metadata server and, off Google Cloud,
+ * prints a MetadataLookupWarning on stderr. That noise would follow the one-line credentials
+ * error; the error itself already says what to do.
+ */
+function silenceMetadataLookupWarning(): void {
+  if (quietMetadataLookup) return;
+  quietMetadataLookup = true;
+  const emit = process.emitWarning.bind(process);
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    const type = typeof rest[0] === 'string' ? rest[0] : (rest[0] as { type?: string } | undefined)?.type;
+    if (type === 'MetadataLookupWarning') return;
+    (emit as (w: string | Error, ...r: unknown[]) => void)(warning, ...rest);
+  }) as typeof process.emitWarning;
+}
+
 export async function connect(opts: ConnectOptions): Promise<Connection> {
+  if (!opts.apiEndpoint && !process.env['BIGQUERY_EMULATOR_HOST']) silenceMetadataLookupWarning();
   let bq: BigQuery;
   try {
     bq = makeBigQueryClient({
@@ -37,6 +55,15 @@ export async function connect(opts: ConnectOptions): Promise<Connection> {
   }
   if (!projectId || projectId.includes('{{')) throw new ConfigError('BigQuery project id not found: pass --project or set GOOGLE_CLOUD_PROJECT');
   bq.projectId = projectId;
+  if (!opts.apiEndpoint && !process.env['BIGQUERY_EMULATOR_HOST']) {
+    // Against Google, settle the credentials now: without this the client sends requests
+    // unauthenticated after a metadata-server lookup and fails later with a less clear error.
+    try {
+      await bq.authClient.getAccessToken();
+    } catch (e) {
+      throw toConfigError(e) ?? new ConfigError(`BigQuery credentials not usable (${describeError(e)}): run "gcloud auth application-default login" or set GOOGLE_APPLICATION_CREDENTIALS`);
+    }
+  }
   return { bq, projectId };
 }
 
