@@ -5,6 +5,8 @@ import { Command, CommanderError } from 'commander';
 import { EXIT_OK, EXIT_USAGE, type CliIO } from './commands/common.js';
 import { registerDune } from './commands/dune.js';
 import { registerGenerate } from './commands/generate.js';
+import { registerSchema } from './commands/schema.js';
+import { registerBigquery } from './commands/bigquery.js';
 import { ConfigError, describeError, UsageError } from './errors.js';
 
 export function buildProgram(io: CliIO): Command {
@@ -19,6 +21,8 @@ export function buildProgram(io: CliIO): Command {
     .enablePositionalOptions();
   registerDune(program, io);
   registerGenerate(program, io);
+  registerSchema(program, io);
+  registerBigquery(program, io);
   return program;
 }
 
