@@ -228,8 +228,6 @@ export async function applySchemaPlan(bq: BigQuery, plan: SchemaPlan, schemas: R
       for (const c of t.add) fields.push(fieldOf(c));
       const patch: TableMetadata = { schema: { fields } };
       if (t.clustering) patch.clustering = { fields: t.clustering };
-      // The etag makes BigQuery refuse the patch if someone changed the table since we read it.
-      if (meta.etag) patch.etag = meta.etag;
       try {
         await table.setMetadata(patch);
       } catch (e) {
