@@ -95,13 +95,16 @@ async function runOnWorkers(files: readonly InputFile[], opts: PipelineOptions, 
       onOutput({ tables: r.tables as [TableName, Uint8Array][], rejects: r.rejects, counters: r.counters }, info);
     }
   };
+  // Replies that arrived while nobody was waiting (the main thread was reading) only left an
+  // entry in `done`: drain before every check, or the last replies of a run are never seen and
+  // the run waits forever.
   const waitFor = async (cond: () => boolean): Promise<void> => {
-    while (!cond()) {
-      if (failure) throw failure;
-      await new Promise<void>((res) => (wake = res));
+    for (;;) {
       drain();
+      if (failure) throw failure;
+      if (cond()) return;
+      await new Promise<void>((res) => (wake = res));
     }
-    if (failure) throw failure;
   };
   const post = (chunk: Chunk): void => {
     const s = seq++;
