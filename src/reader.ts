@@ -89,6 +89,12 @@ export async function* readChunks(file: string, opts: ReadOptions = {}): AsyncGe
   } catch (e) {
     throw new ConfigError(`cannot open ${file}: ${describeError(e)}`);
   }
+  // The next read is always under way while the consumer works on the current chunk, so reading
+  // overlaps converting. Every read gets a buffer of its own (a chunk's bytes stay valid however
+  // long the consumer keeps them), and a short unfinished line is copied to the front of the next
+  // buffer before the read lands behind it: the lines that straddle two reads cost one small copy
+  // instead of concatenating the whole chunk.
+  let inflight: Promise<{ buf: Buffer; pre: number; n: number }> | undefined;
   try {
     let pos = opts.start?.offset ?? 0;
     let line = opts.start?.line ?? 1;
@@ -111,31 +117,74 @@ export async function* readChunks(file: string, opts: ReadOptions = {}): AsyncGe
       file, startLine: line, startOffset: pendingStart, data: Buffer.alloc(0), lines: 1,
       overlong: { head: overlongHead ?? Buffer.concat(pending).subarray(0, OVERLONG_HEAD_BYTES), bytes, terminated },
     });
-    for (;;) {
-      const buf = Buffer.allocUnsafe(chunkBytes);
-      let n: number;
-      try {
-        ({ bytesRead: n } = await fh.read(buf, 0, chunkBytes, pos));
-      } catch (e) {
-        throw new ConfigError(`cannot read ${file}: ${describeError(e)}`);
+    const startRead = (): void => {
+      // Only a short pending line is copied ahead (a long one would be copied again and again);
+      // a long one stays in pieces, joined once when its \n arrives.
+      const pre = !overlongHead && pendingBytes > 0 && pendingBytes <= chunkBytes ? pendingBytes : 0;
+      const buf = Buffer.allocUnsafe(pre + chunkBytes);
+      if (pre > 0) {
+        let o = 0;
+        for (const p of pending) o += p.copy(buf, o);
       }
+      const at = pos;
+      const p = fh!.read(buf, pre, chunkBytes, at).then(
+        ({ bytesRead }) => ({ buf, pre, n: bytesRead }),
+        (e: unknown) => {
+          throw new ConfigError(`cannot read ${file}: ${describeError(e)}`);
+        },
+      );
+      // Awaited below; this only keeps an abandoned read's failure from being unhandled.
+      p.catch(() => {});
+      inflight = p;
+    };
+    startRead();
+    for (;;) {
+      const { buf, pre, n } = await inflight!;
+      inflight = undefined;
       if (n === 0) break;
-      const data = buf.subarray(0, n);
+      const data = buf.subarray(pre, pre + n);
       const readAt = pos;
       pos += n;
       const last = data.lastIndexOf(10);
       if (last === -1) {
-        addPending(data);
+        if (pre > 0) {
+          // The pending line and this read are already side by side in buf.
+          pending = [];
+          pendingBytes = 0;
+          addPending(buf.subarray(0, pre + n));
+        } else {
+          addPending(data);
+        }
+        startRead();
         continue;
       }
       let from = 0;
       let lead: Buffer | undefined; // the pending line, completed by this read
+      let leadInBuf = false; // ... and already in front of data in buf
       if (pendingBytes > 0 || overlongHead) {
         const first = data.indexOf(10);
         if (overlongHead || pendingBytes + first > maxLine) {
-          yield overlong(pendingBytes + first, true);
+          const c = overlong(pendingBytes + first, true);
+          from = first + 1;
+          pending = [];
+          pendingBytes = 0;
+          overlongHead = undefined;
+          const body = data.subarray(from, last + 1);
+          const tail = data.subarray(last + 1);
+          pendingStart = readAt + last + 1;
+          if (tail.length > 0) addPending(tail);
+          startRead();
+          yield c;
           line += 1;
-        } else {
+          if (body.length > 0) {
+            const lines = countLines(body);
+            yield { file, startLine: line, startOffset: readAt + from, data: body, lines };
+            line += lines;
+          }
+          continue;
+        }
+        if (pre > 0) leadInBuf = true;
+        else {
           pending.push(data.subarray(0, first + 1));
           lead = Buffer.concat(pending);
         }
@@ -144,20 +193,40 @@ export async function* readChunks(file: string, opts: ReadOptions = {}): AsyncGe
         pendingBytes = 0;
         overlongHead = undefined;
       }
-      const body = data.subarray(from, last + 1);
-      const out = lead ? (body.length ? Buffer.concat([lead, body]) : lead) : body;
+      let out: Buffer;
+      let startOffset: number;
+      if (leadInBuf) {
+        out = buf.subarray(0, pre + last + 1);
+        startOffset = pendingStart;
+      } else if (lead) {
+        // A long line joined from pieces goes out as a chunk of its own: the body after it is
+        // not copied again.
+        out = lead;
+        startOffset = pendingStart;
+      } else {
+        out = data.subarray(from, last + 1);
+        startOffset = readAt + from;
+      }
+      const body = lead ? data.subarray(from, last + 1) : undefined;
+      pendingStart = readAt + last + 1;
+      if (last + 1 < n) addPending(data.subarray(last + 1));
+      startRead();
       if (out.length > 0) {
         const lines = countLines(out);
-        const startOffset = lead ? pendingStart : readAt + from;
         yield { file, startLine: line, startOffset, data: out, lines };
         line += lines;
       }
-      pendingStart = readAt + last + 1;
-      if (last + 1 < n) addPending(data.subarray(last + 1));
+      if (body && body.length > 0) {
+        const lines = countLines(body);
+        yield { file, startLine: line, startOffset: readAt + from, data: body, lines };
+        line += lines;
+      }
     }
     if (overlongHead) yield overlong(pendingBytes, false);
     else if (pendingBytes > 0) yield { file, startLine: line, startOffset: pendingStart, data: Buffer.concat(pending), lines: 1 };
   } finally {
+    // Never close the file under a read that is still running.
+    if (inflight) await inflight.catch(() => {});
     await fh.close();
   }
 }
