@@ -13,9 +13,10 @@ port.on('message', (msg: WorkerRequest) => {
   const data = Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength);
   const overlong = msg.overlong ? { head: Buffer.from(msg.overlong.head), bytes: msg.overlong.bytes, terminated: msg.overlong.terminated } : undefined;
   const res = serializer.run({ file: msg.file, startLine: msg.startLine, startOffset: msg.startOffset, data, lines: msg.lines, ...(overlong ? { overlong } : {}) });
-  const tables: [string, Uint8Array][] = res.tables.map(([t, s]) => [t, Buffer.from(s)]);
-  const rejects = Buffer.from(res.rejects);
-  const reply: WorkerReply = { seq: msg.seq, tables, rejects, counters: res.counters };
-  const transfer = [...tables.map(([, b]) => b.buffer), rejects.buffer].filter((b, i, a) => a.indexOf(b) === i) as ArrayBuffer[];
+  const reply: WorkerReply = { seq: msg.seq, tables: res.tables, rejects: res.rejects, counters: res.counters };
+  // The serialiser's Buffers each own their ArrayBuffer: they move to the main thread uncopied.
+  const transfer: ArrayBuffer[] = [];
+  for (const [, b] of res.tables) transfer.push(b.buffer as ArrayBuffer);
+  if (res.rejects.length > 0) transfer.push(res.rejects.buffer as ArrayBuffer);
   port.postMessage(reply, transfer);
 });
