@@ -126,6 +126,12 @@ export class LineConverter {
 
   constructor(private readonly teams?: TeamMap) {}
 
+  /** Lets go of the last line's rows (the arrays are reused; a row can hold a huge string). */
+  release(): void {
+    this.tables.length = 0;
+    this.rows.length = 0;
+  }
+
   convert(text: string): void {
     this.tables.length = 0;
     this.rows.length = 0;

@@ -58,6 +58,11 @@ export interface Chunk {
   lines: number;
   /** Set instead of data for a line longer than maxLineBytes: its first bytes and its size. */
   overlong?: { head: Buffer; bytes: number; terminated: boolean };
+  /**
+   * True when nothing but `data` uses its ArrayBuffer any more (not Node's shared pool, and the
+   * reader keeps no view of it): a consumer may transfer it to another thread instead of copying.
+   */
+  owned?: boolean;
 }
 
 export interface ReadOptions {
@@ -117,14 +122,21 @@ export async function* readChunks(file: string, opts: ReadOptions = {}): AsyncGe
       file, startLine: line, startOffset: pendingStart, data: Buffer.alloc(0), lines: 1,
       overlong: { head: overlongHead ?? Buffer.concat(pending).subarray(0, OVERLONG_HEAD_BYTES), bytes, terminated },
     });
+    // Whether a chunk may be transferred (see Chunk.owned): a buffer of a read, once no pending
+    // piece is a view of it; a joined buffer, unless it came from the shared pool.
+    const readBufOwned = (b: Buffer): boolean => !pending.some((p) => p.buffer === b.buffer);
+    const joinedOwned = (b: Buffer): boolean => b.byteOffset === 0 && b.byteLength === b.buffer.byteLength;
     const startRead = (): void => {
       // Only a short pending line is copied ahead (a long one would be copied again and again);
       // a long one stays in pieces, joined once when its \n arrives.
       const pre = !overlongHead && pendingBytes > 0 && pendingBytes <= chunkBytes ? pendingBytes : 0;
-      const buf = Buffer.allocUnsafe(pre + chunkBytes);
+      // Never from the shared pool, so a chunk's ArrayBuffer can be handed to a worker thread.
+      const buf = Buffer.allocUnsafeSlow(pre + chunkBytes);
       if (pre > 0) {
         let o = 0;
         for (const p of pending) o += p.copy(buf, o);
+        // From here on the pending line lives in the new buffer only.
+        pending = [buf.subarray(0, pre)];
       }
       const at = pos;
       const p = fh!.read(buf, pre, chunkBytes, at).then(
@@ -178,7 +190,7 @@ export async function* readChunks(file: string, opts: ReadOptions = {}): AsyncGe
           line += 1;
           if (body.length > 0) {
             const lines = countLines(body);
-            yield { file, startLine: line, startOffset: readAt + from, data: body, lines };
+            yield { file, startLine: line, startOffset: readAt + from, data: body, lines, owned: readBufOwned(buf) };
             line += lines;
           }
           continue;
@@ -213,17 +225,20 @@ export async function* readChunks(file: string, opts: ReadOptions = {}): AsyncGe
       startRead();
       if (out.length > 0) {
         const lines = countLines(out);
-        yield { file, startLine: line, startOffset, data: out, lines };
+        yield { file, startLine: line, startOffset, data: out, lines, owned: lead ? joinedOwned(lead) : readBufOwned(buf) };
         line += lines;
       }
       if (body && body.length > 0) {
         const lines = countLines(body);
-        yield { file, startLine: line, startOffset: readAt + from, data: body, lines };
+        yield { file, startLine: line, startOffset: readAt + from, data: body, lines, owned: readBufOwned(buf) };
         line += lines;
       }
     }
     if (overlongHead) yield overlong(pendingBytes, false);
-    else if (pendingBytes > 0) yield { file, startLine: line, startOffset: pendingStart, data: Buffer.concat(pending), lines: 1 };
+    else if (pendingBytes > 0) {
+      const data = Buffer.concat(pending);
+      yield { file, startLine: line, startOffset: pendingStart, data, lines: 1, owned: joinedOwned(data) };
+    }
   } finally {
     // Never close the file under a read that is still running.
     if (inflight) await inflight.catch(() => {});

@@ -70,6 +70,8 @@ export class ChunkSerializer {
       },
       counters,
     );
+    // The converter's arrays still hold the chunk's last line; a line can be tens of megabytes.
+    this.conv.release();
     const tables: [TableName, Buffer][] = [];
     for (let t = 0; t < TABLE_NAMES.length; t++) {
       const rows = byTable[t]!;
