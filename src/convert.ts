@@ -5,7 +5,7 @@ import { readEnvelope, parseMsgType, type TeamMap } from './envelope.js';
 import { handlerFor } from './handlers/index.js';
 import type { Chunk } from './reader.js';
 import { RejectError, type RejectCode, type RejectRecord } from './rejects.js';
-import { describeValidationError, rowValidators, schemas, TABLE_NAMES, type Column, type Row, type RowValidator, type TableName } from './schema.js';
+import { describeValidationError, rowValidators, TABLE_NAMES, type Row, type TableName } from './schema.js';
 
 /** Where a line came from. */
 export interface LineRef {
@@ -52,73 +52,12 @@ export function addCounters(into: Counters, c: Counters): void {
   }
 }
 
-/** A row check that says true only for rows the table's ajv validator accepts. */
-export type RowCheck = (row: Row) => boolean;
-
-// The same pattern as schema.ts's TIMESTAMP columns, and the same int64 bounds.
-const TIMESTAMP_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/u;
-const INT64_MAX = 9223372036854775807;
-
-/**
- * A plain-JavaScript check of a table's columns, generated once from schema/*.json: the types,
- * NULLABLE, every column present and no other key (as many keys as columns, all of them columns).
- * It mirrors the JSON Schema that schema.ts derives for ajv, never more permissive; a row it
- * refuses goes to ajv, which has the last word and the error message. Compiling the ajv
- * validators costs ~80 ms per thread at start-up and validating with them ~0.4 µs per row; this
- * check needs neither, and ajv is compiled only when a row fails it.
- */
-export function compileRowCheck(cols: readonly Column[]): RowCheck {
-  const body: string[] = [
-    `if (typeof r !== 'object' || r === null || Array.isArray(r)) return false;`,
-    `let n = 0; for (const k in r) n++;`,
-    `if (n !== ${cols.length}) return false;`,
-    `let v;`,
-  ];
-  for (const c of cols) {
-    let ok: string;
-    switch (c.type) {
-      case 'STRING':
-        ok = `typeof v === 'string'`;
-        break;
-      case 'TIMESTAMP':
-        ok = `typeof v === 'string' && TS.test(v)`;
-        break;
-      case 'INTEGER':
-        ok = `typeof v === 'number' && Number.isInteger(v) && v <= MAX && v >= -MAX`;
-        break;
-      case 'FLOAT':
-        ok = `typeof v === 'number' && Number.isFinite(v)`;
-        break;
-      case 'BOOLEAN':
-        ok = `typeof v === 'boolean'`;
-        break;
-      default:
-        // A type this check does not know: leave every row to ajv.
-        return () => false;
-    }
-    if (c.mode === 'NULLABLE') ok = `v === null || (${ok})`;
-    // Column names are checked against ^[a-z][a-z0-9_]*$ when the schema is loaded.
-    body.push(`v = r[${JSON.stringify(c.name)}]; if (!(${ok})) return false;`);
-  }
-  body.push('return true;');
-  return new Function('TS', 'MAX', `return function check(r) {\n${body.join('\n')}\n};`)(TIMESTAMP_RE, INT64_MAX) as RowCheck;
-}
-
-let rowChecks: Map<TableName, RowCheck> | undefined;
-function rowChecksOnce(): Map<TableName, RowCheck> {
-  if (!rowChecks) {
-    rowChecks = new Map();
-    for (const [t, cols] of schemas()) rowChecks.set(t, compileRowCheck(cols));
-  }
-  return rowChecks;
-}
-
 /** Maps one line of text to rows; throws RejectError. Reuses its output arrays. */
 export class LineConverter {
   readonly tables: TableName[] = [];
   readonly rows: Row[] = [];
-  private readonly checks = rowChecksOnce();
-  private validators: Map<TableName, RowValidator> | undefined;
+  // Every row goes through the ajv validator compiled once from schema/<table>.json.
+  private readonly validators = rowValidators();
   private readonly emit = (table: TableName, row: Row): void => {
     this.tables.push(table);
     this.rows.push(row);
@@ -152,8 +91,6 @@ export class LineConverter {
     if (this.rows.length === 0) throw new RejectError('no_rows', `msg_type ${msgType} produced no rows`);
     for (let i = 0; i < this.rows.length; i++) {
       const table = this.tables[i]!;
-      if (this.checks.get(table)!(this.rows[i]!)) continue;
-      this.validators ??= rowValidators();
       const validate = this.validators.get(table)!;
       if (!validate(this.rows[i])) {
         throw new RejectError('schema', describeValidationError(table, validate));

@@ -93,25 +93,26 @@ const INT64_MAX = 9223372036854775807;
 function jsonSchemaFor(cols: Column[]): object {
   const properties: Record<string, object> = {};
   for (const c of cols) {
-    let t: object;
+    // Nullable as a type list rather than anyOf: the keywords (bounds, pattern) only apply to
+    // values of their own type, so null passes them, and ajv's generated code stays one branch.
+    const t = (type: string): string | string[] => (c.mode === 'NULLABLE' ? [type, 'null'] : type);
     switch (c.type) {
       case 'STRING':
-        t = { type: 'string' };
+        properties[c.name] = { type: t('string') };
         break;
       case 'INTEGER':
-        t = { type: 'integer', minimum: -INT64_MAX, maximum: INT64_MAX };
+        properties[c.name] = { type: t('integer'), minimum: -INT64_MAX, maximum: INT64_MAX };
         break;
       case 'FLOAT':
-        t = { type: 'number' };
+        properties[c.name] = { type: t('number') };
         break;
       case 'BOOLEAN':
-        t = { type: 'boolean' };
+        properties[c.name] = { type: t('boolean') };
         break;
       case 'TIMESTAMP':
-        t = { type: 'string', pattern: TIMESTAMP_PATTERN };
+        properties[c.name] = { type: t('string'), pattern: TIMESTAMP_PATTERN };
         break;
     }
-    properties[c.name] = c.mode === 'NULLABLE' ? { anyOf: [t, { type: 'null' }] } : t;
   }
   return {
     type: 'object',
@@ -127,7 +128,7 @@ let validators: Map<TableName, RowValidator> | undefined;
 /** One compiled ajv validator per table, built once per process. */
 export function rowValidators(): Map<TableName, RowValidator> {
   if (validators) return validators;
-  const ajv = new Ajv({ allErrors: false, strict: true });
+  const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
   const out = new Map<TableName, RowValidator>();
   for (const [table, cols] of schemas()) out.set(table, ajv.compile<Row>(jsonSchemaFor(cols)));
   validators = out;

@@ -205,3 +205,19 @@ test('statistics: GP 0.6 test-vector names and GP 0.7.1 records without on-trans
   assert.equal(svc.on_transfers_count, null);
   assert.equal(svc.refinement_count, 1);
 });
+
+test('row validation (ajv, from schema/*.json): types, NULLABLE, missing and unknown columns', async () => {
+  const { rowValidators, columnsOf } = await import('../dist/schema.js');
+  const v = rowValidators().get('assurances');
+  const good = { time: '2025-04-29T00:49:42.392650Z', slot: 1, team: 't', sender_id: null, elapsed: null, anchor: '0x', bitfield: '0x01', validator_index: 2, signature: '0x', codec_encoded: null };
+  assert.deepEqual(Object.keys(good), columnsOf('assurances').map((c) => c.name));
+  assert.equal(v(good), true);
+  assert.equal(v({ ...good, elapsed: 5 }), true);
+  assert.equal(v({ ...good, elapsed: '5' }), false, 'NULLABLE INTEGER still needs an integer');
+  assert.equal(v({ ...good, validator_index: null }), false, 'REQUIRED rejects null');
+  assert.equal(v({ ...good, validator_index: 2.5 }), false);
+  assert.equal(v({ ...good, time: '2025-04-29' }), false, 'TIMESTAMP pattern');
+  assert.equal(v({ ...good, extra: 1 }), false, 'unknown column');
+  const { signature, ...missing } = good;
+  assert.equal(v(missing), false, 'missing column');
+});
