@@ -86,8 +86,10 @@ function countLines(buf: Buffer): number {
 
 /** Streams one file as chunks of whole lines. */
 export async function* readChunks(file: string, opts: ReadOptions = {}): AsyncGenerator<Chunk> {
-  const chunkBytes = opts.chunkBytes ?? DEFAULT_CHUNK_BYTES;
   const maxLine = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+  // Lines are measured only where they cross a read; reads no longer than the limit make every
+  // over-long line cross one.
+  const chunkBytes = Math.min(opts.chunkBytes ?? DEFAULT_CHUNK_BYTES, maxLine);
   let fh;
   try {
     fh = await open(file, 'r');

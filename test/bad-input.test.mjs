@@ -137,3 +137,11 @@ test('an output folder that cannot be written is a one-line configuration error'
   await assert.rejects(convertToDune({ paths: [file], out: join(dir, 'blocker', 'out'), workers: 1, progress: false }), (e) => e.name === 'ConfigError' && !e.message.includes('\n'));
   assert.equal(readFileSync(join(dir, 'blocker'), 'utf8'), 'x');
 });
+
+test('--max-line-bytes holds for a line that fits inside one read too', async (t) => {
+  const long = envelope(142, { requester: 7, blob: '0x' + 'cd'.repeat(2500) });
+  const { s, rejects, table } = await run(t, `${GOOD}\n${long}\n${GOOD}\n`, { maxLineBytes: 1024 });
+  assert.deepEqual(rejects.map((r) => [r.code, r.line, r.truncated_bytes]), [['line_too_long', 2, long.length]]);
+  assert.equal(s.rows_total, 2);
+  assert.equal(table('preimages').length, 0);
+});
