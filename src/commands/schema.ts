@@ -2,7 +2,6 @@
 // Idempotent (CI runs it on every build): create what is missing, add new columns, leave the
 // rest; a conflict changes nothing and exits 2.
 import { type Command } from 'commander';
-import { createSchema, formatPlan, SchemaConflictError } from '../bigquery/schema-plan.js';
 import { EXIT_OK, EXIT_USAGE, type CliIO } from './common.js';
 
 export interface BigQueryTargetFlags {
@@ -40,11 +39,14 @@ export function registerSchema(program: Command, io: CliIO): Command {
     .option('--schema-dir <dir>', "folder of <table>.json schema files (default: the package's schema/)");
   addBigQueryTargetOptions(create).action(async (o: BigQueryTargetFlags & { dryRun: boolean; json: boolean; schemaDir?: string }) => {
     try {
+      // Loaded lazily: see commands/bigquery.ts.
+      const { createSchema, formatPlan } = await import('../bigquery/schema-plan.js');
       const r = await createSchema({ ...targetOf(o), dryRun: o.dryRun, ...(o.schemaDir ? { schemaDir: o.schemaDir } : {}) });
       if (o.json) io.stdout(JSON.stringify({ ...r.plan, dry_run: o.dryRun, applied: r.applied }, null, 2) + '\n');
       else io.stdout(formatPlan(r.plan, { dryRun: o.dryRun, applied: r.applied }) + '\n');
       io.setExitCode(EXIT_OK);
     } catch (e) {
+      const { formatPlan, SchemaConflictError } = await import('../bigquery/schema-plan.js');
       if (!(e instanceof SchemaConflictError)) throw e;
       if (o.json && e.plan) io.stdout(JSON.stringify({ ...e.plan, dry_run: o.dryRun, applied: false }, null, 2) + '\n');
       else if (e.plan) io.stdout(formatPlan(e.plan, { dryRun: o.dryRun, applied: false }) + '\n');
