@@ -81,9 +81,9 @@ function syncDisk() {
 
 // ---- variants
 /** (a) and the readline reference: rows = lines parsed. */
-function baseline(script) {
+function baseline(script, ...flags) {
   return async (input) => {
-    const r = await measure([join(ROOT, 'bench', script), ...input.files]);
+    const r = await measure([join(ROOT, 'bench', script), ...flags, ...input.files]);
     const j = JSON.parse(r.stdout);
     return { ...r, lines: j.lines, rows: undefined };
   };
@@ -115,7 +115,7 @@ function variants() {
   const v = [
     { key: 'a', label: '(a) baseline: read lines + JSON.parse', run: baseline('baseline-parse.mjs') },
     { key: 'a-rl', label: '(a\u2032) readline + JSON.parse (reference only)', run: baseline('baseline-readline.mjs') },
-    { key: 'a-rs', label: '(a\u2033) JSON.parse + JSON.stringify per line (the PoC\u2019s speed, per POC.md)', run: baseline('baseline-reserialize.mjs') },
+    { key: 'a-rs', label: '(a\u2033) JSON.parse + JSON.stringify per line (the PoC\u2019s speed, per POC.md)', run: baseline('baseline-parse.mjs', '--reserialize') },
     { key: 'p', label: '(p) PoC-like: readline + JSON.parse + appendFileSync per row \u2192 ' + (TMPFS_OUT ? 'tmpfs' : 'disk'), run: pocLike },
   ];
   if (TMPFS_OUT) {

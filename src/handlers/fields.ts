@@ -63,3 +63,15 @@ export function kind(v: unknown): string {
   if (Array.isArray(v)) return 'a list';
   return typeof v === 'object' ? 'an object' : `${typeof v} ${JSON.stringify(v).slice(0, 40)}`;
 }
+
+/** The columns of a RefinementContext, which work reports and work packages both carry. */
+export function contextColumns(ctx: Obj, path: string): Record<string, CellValue> {
+  return {
+    anchor: req(ctx, 'anchor', path),
+    state_root: req(ctx, 'state_root', path),
+    beefy_root: req(ctx, 'beefy_root', path),
+    lookup_anchor: req(ctx, 'lookup_anchor', path),
+    lookup_anchor_slot: req(ctx, 'lookup_anchor_slot', path),
+    prerequisites: listText(ctx, 'prerequisites', path),
+  };
+}

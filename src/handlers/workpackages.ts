@@ -1,7 +1,7 @@
 // msg_type 133 (alias 0): a JAM work-package bundle {work_package, extrinsics, import_segments,
 // justifications}, one row in `workpackages`. GP 0.6.x nests the authorizer as
 // `authorizer: {code_hash, params}`; GP 0.7.x has `auth_code_hash` and `authorizer_config`.
-import { list, listText, obj, req, reqAny } from './fields.js';
+import { contextColumns, list, listText, obj, req, reqAny } from './fields.js';
 import type { Handler } from './types.js';
 
 export const workpackages: Handler = {
@@ -23,12 +23,7 @@ export const workpackages: Handler = {
       auth_code_host: req(wp, 'auth_code_host', wpp),
       authorizer_code_hash: reqAny(auth, ['code_hash', 'auth_code_hash'], ap),
       authorizer_params: reqAny(auth, ['params', 'authorizer_config'], ap),
-      anchor: req(ctx, 'anchor', cp),
-      state_root: req(ctx, 'state_root', cp),
-      beefy_root: req(ctx, 'beefy_root', cp),
-      lookup_anchor: req(ctx, 'lookup_anchor', cp),
-      lookup_anchor_slot: req(ctx, 'lookup_anchor_slot', cp),
-      prerequisites: listText(ctx, 'prerequisites', cp),
+      ...contextColumns(ctx, cp),
       num_work_items: items.length,
       work_items: JSON.stringify(items),
       extrinsics: listText(b, 'extrinsics', 'json_encoded'),

@@ -1,6 +1,6 @@
 // msg_type 255: a JAM WorkReport (refined or audited by the sender), one row in `workreports`.
 // Metadata carries the sender's role (role=Guarantor) and the number of signatures (numSig=).
-import { list, listText, metaInt, obj, opt, req } from './fields.js';
+import { contextColumns, list, listText, metaInt, obj, opt, req } from './fields.js';
 import type { Handler } from './types.js';
 
 export const workreports: Handler = {
@@ -21,12 +21,7 @@ export const workreports: Handler = {
       erasure_root: req(spec, 'erasure_root', sp),
       exports_root: req(spec, 'exports_root', sp),
       exports_count: req(spec, 'exports_count', sp),
-      anchor: req(ctx, 'anchor', cp),
-      state_root: req(ctx, 'state_root', cp),
-      beefy_root: req(ctx, 'beefy_root', cp),
-      lookup_anchor: req(ctx, 'lookup_anchor', cp),
-      lookup_anchor_slot: req(ctx, 'lookup_anchor_slot', cp),
-      prerequisites: listText(ctx, 'prerequisites', cp),
+      ...contextColumns(ctx, cp),
       core_index: req(r, 'core_index', p),
       authorizer_hash: req(r, 'authorizer_hash', p),
       auth_output: req(r, 'auth_output', p),
