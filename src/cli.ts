@@ -26,13 +26,19 @@ export function buildProgram(io: CliIO): Command {
   return program;
 }
 
+let epipeHandled = false;
+
 /** Runs the CLI; returns the exit code. Never throws. */
 export async function main(argv: string[], io: Omit<CliIO, 'setExitCode'> = { stdout: (s) => void process.stdout.write(s), stderr: (s) => void process.stderr.write(s) }): Promise<number> {
   let code = EXIT_OK;
   // `jam-etl ... | head` closes stdout early: that is the reader's choice, not a crash.
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(code);
-  });
+  // (Once per process: tests call main() many times.)
+  if (!epipeHandled) {
+    epipeHandled = true;
+    process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    });
+  }
   const program = buildProgram({ ...io, setExitCode: (c) => (code = c) });
   try {
     await program.parseAsync(argv);
