@@ -78,7 +78,8 @@ export const DEFAULT_CHUNK_BYTES = 1 << 20;
 export const DEFAULT_MAX_LINE_BYTES = 64 << 20;
 const OVERLONG_HEAD_BYTES = 64 << 10;
 
-function countLines(buf: Buffer): number {
+/** Number of \n in buf. */
+export function countLines(buf: Buffer): number {
   let n = 0;
   for (let i = buf.indexOf(10); i !== -1; i = buf.indexOf(10, i + 1)) n++;
   return n;

@@ -83,6 +83,10 @@ test('bad input: a 32 MB line converts, at every chunk size', async (t) => {
   assert.equal(p.blob_length, 16 << 20);
   assert.equal(p.blob.length, blob.length);
   assert.equal(table('assurances').length, 2);
+  // Worker threads hand long lines back to the main thread: same rows, same order.
+  const w2 = await run(t, `${GOOD}\n${big}\n${GOOD}\n`, { workers: 2 });
+  assert.deepEqual(w2.table('assurances'), table('assurances'));
+  assert.equal(w2.table('preimages')[0].blob.length, blob.length);
 });
 
 test('bad input: a line over --max-line-bytes is a reject keeping its head, the rest goes on', async (t) => {

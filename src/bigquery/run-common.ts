@@ -1,11 +1,11 @@
 // What `jam-etl bigquery` needs in both methods (stream, load): options, the destination check,
 // the append-only rejects log, and reading one file's lines from a resume position.
 import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { BigQuery } from '@google-cloud/bigquery';
 import { ConfigError, describeError } from '../errors.js';
-import { readChunks, type Chunk } from '../reader.js';
+import { countLines, readChunks, type Chunk } from '../reader.js';
 import type { RejectRecord } from '../rejects.js';
 import { TABLE_NAMES } from '../schema.js';
 import { apiFailure, statusOf } from './connect.js';
@@ -129,29 +129,16 @@ export async function* readFrom(path: string, start: FilePosition, opts: { maxLi
       if (c.startOffset >= opts.end) return;
       if (!c.overlong && c.startOffset + c.data.length > opts.end) {
         const data = c.data.subarray(0, opts.end - c.startOffset);
-        let lines = 0;
-        for (let i = data.indexOf(10); i !== -1; i = data.indexOf(10, i + 1)) lines++;
-        if (data.length && data[data.length - 1] !== 10) lines++;
+        const lines = countLines(data) + (data.length && data[data.length - 1] !== 10 ? 1 : 0);
         c = { ...c, data, lines };
       }
     }
     const size = c.overlong ? c.overlong.bytes : c.data.length;
-    const terminated = c.overlong ? await newlineAt(path, c.startOffset + c.overlong.bytes) : c.data[c.data.length - 1] === 10;
+    const terminated = c.overlong ? c.overlong.terminated : c.data[c.data.length - 1] === 10;
     if (!terminated && opts.holdPartial && opts.end === undefined && !(await quiet(path))) return;
     const endOffset = c.startOffset + size + (c.overlong && terminated ? 1 : 0);
     yield { chunk: c, next: { offset: endOffset, line: c.startLine + c.lines } };
     if (opts.end !== undefined && endOffset >= opts.end) return;
-  }
-}
-
-async function newlineAt(path: string, offset: number): Promise<boolean> {
-  const fh = await open(path, 'r');
-  try {
-    const b = Buffer.alloc(1);
-    const { bytesRead } = await fh.read(b, 0, 1, offset);
-    return bytesRead === 1 && b[0] === 10;
-  } finally {
-    await fh.close();
   }
 }
 
