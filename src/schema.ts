@@ -1,7 +1,11 @@
 // Loads schema/*.json (BigQuery schema format, the single source of truth for columns) and
 // derives everything else from it: the table list, ajv row validators, Dune column types.
+import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
-import { Ajv, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type { Ajv as AjvClass, ValidateFunction } from 'ajv';
+
+const require = createRequire(import.meta.url);
 
 export type BigQueryType = 'STRING' | 'INTEGER' | 'TIMESTAMP' | 'BOOLEAN' | 'FLOAT';
 export type Mode = 'REQUIRED' | 'NULLABLE';
@@ -90,7 +94,7 @@ export function columnsOf(table: TableName): Column[] {
 const TIMESTAMP_PATTERN = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?Z$';
 const INT64_MAX = 9223372036854775807;
 
-function jsonSchemaFor(cols: Column[]): object {
+export function jsonSchemaFor(cols: Column[]): object {
   const properties: Record<string, object> = {};
   for (const c of cols) {
     // Nullable as a type list rather than anyOf: the keywords (bounds, pattern) only apply to
@@ -124,15 +128,75 @@ function jsonSchemaFor(cols: Column[]): object {
 
 export type RowValidator = ValidateFunction<Row>;
 
+/** The options every row validator is compiled with, at build time and at run time alike. */
+export const AJV_OPTIONS = { allErrors: false, strict: true, allowUnionTypes: true } as const;
+
+/** The JSON Schema each table's rows are checked against, derived from schema/<table>.json. */
+export function rowJsonSchemas(cols: Map<TableName, Column[]> = schemas()): Map<TableName, object> {
+  const out = new Map<TableName, object>();
+  for (const [table, c] of cols) out.set(table, jsonSchemaFor(c));
+  return out;
+}
+
+/** Names a set of row schemas: precompiled validators are used only for the schemas they came from. */
+export function fingerprintOf(rowSchemas: Map<TableName, object>): string {
+  return createHash('sha256').update(JSON.stringify([...rowSchemas])).digest('hex');
+}
+
+/** `npm run build` writes this module: ajv's standalone code for rowJsonSchemas(). */
+export const PRECOMPILED_FILE = 'validators.generated.cjs';
+
+interface Precompiled {
+  fingerprint: string;
+  validators: Record<string, RowValidator>;
+}
+
+function loadPrecompiled(): Precompiled | undefined {
+  try {
+    return require(`./${PRECOMPILED_FILE}`) as Precompiled;
+  } catch (e) {
+    if ((e as { code?: string }).code === 'MODULE_NOT_FOUND') return undefined;
+    throw e;
+  }
+}
+
+/** Compiles the validators with ajv now (ajv's own import and compile take ~0.1 s). */
+export function compileRowValidators(rowSchemas: Map<TableName, object>, opts: object = AJV_OPTIONS): { ajv: AjvClass; validators: Map<TableName, RowValidator> } {
+  const { Ajv } = require('ajv') as typeof import('ajv');
+  const ajv = new Ajv(opts);
+  const validators = new Map<TableName, RowValidator>();
+  for (const [table, schema] of rowSchemas) validators.set(table, ajv.compile<Row>(schema));
+  return { ajv, validators };
+}
+
 let validators: Map<TableName, RowValidator> | undefined;
-/** One compiled ajv validator per table, built once per process. */
+/** How this process got its validators: ajv's standalone code from the build, or compiled at start. */
+export let validatorsSource: 'precompiled' | 'compiled' | undefined;
+
+/**
+ * One ajv validator per table, built once per process. `npm run build` compiles them ahead of
+ * time with ajv's standalone code generation (the same code ajv.compile would generate), so a run
+ * and every worker thread skip ajv's ~0.1 s compile; if schema/*.json no longer match what was
+ * compiled (the fingerprint differs) or the build did not write them, ajv compiles them here.
+ */
 export function rowValidators(): Map<TableName, RowValidator> {
   if (validators) return validators;
-  const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
-  const out = new Map<TableName, RowValidator>();
-  for (const [table, cols] of schemas()) out.set(table, ajv.compile<Row>(jsonSchemaFor(cols)));
-  validators = out;
-  return out;
+  const rowSchemas = rowJsonSchemas();
+  const pre = loadPrecompiled();
+  if (pre && pre.fingerprint === fingerprintOf(rowSchemas)) {
+    const out = new Map<TableName, RowValidator>();
+    for (const table of rowSchemas.keys()) {
+      const v = pre.validators[table];
+      if (!v) throw new SchemaError(`dist/${PRECOMPILED_FILE} has no validator for ${table}: run npm run build`);
+      out.set(table, v);
+    }
+    validators = out;
+    validatorsSource = 'precompiled';
+  } else {
+    validators = compileRowValidators(rowSchemas).validators;
+    validatorsSource = 'compiled';
+  }
+  return validators;
 }
 
 /** A short, human sentence for the first ajv error of a failed validation. */

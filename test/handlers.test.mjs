@@ -221,3 +221,33 @@ test('row validation (ajv, from schema/*.json): types, NULLABLE, missing and unk
   const { signature, ...missing } = good;
   assert.equal(v(missing), false, 'missing column');
 });
+
+test('row validators: the build precompiles them (ajv standalone) and they decide exactly as ajv.compile does', async () => {
+  const { readFileSync } = await import('node:fs');
+  const schema = await import('../dist/schema.js');
+  const pre = schema.rowValidators();
+  assert.equal(schema.validatorsSource, 'precompiled', 'npm run build writes dist/validators.generated.cjs for the schemas on disk');
+  const { validators: compiled } = schema.compileRowValidators(schema.rowJsonSchemas());
+  let checked = 0;
+  for (const table of schema.TABLE_NAMES) {
+    const text = readFileSync(new URL(`../dune_exports/${table}.jsonl`, import.meta.url), 'utf8');
+    const rows = text.split('\n').filter(Boolean).slice(0, 3).map((l) => JSON.parse(l));
+    assert.ok(rows.length > 0, `dune_exports/${table}.jsonl has rows`);
+    const cols = schema.columnsOf(table);
+    const variants = [];
+    for (const row of rows) {
+      variants.push(row, { ...row, extra: 1 });
+      for (const c of cols) {
+        const { [c.name]: _, ...missing } = row;
+        variants.push(missing, { ...row, [c.name]: null }, { ...row, [c.name]: 'x' }, { ...row, [c.name]: 1.5 }, { ...row, [c.name]: 2 ** 64 }, { ...row, [c.name]: true });
+      }
+    }
+    for (const row of variants) {
+      const a = pre.get(table), b = compiled.get(table);
+      assert.equal(a(row), b(row), `${table}: ${JSON.stringify(row).slice(0, 120)}`);
+      assert.deepEqual(a.errors, b.errors);
+      checked++;
+    }
+  }
+  assert.ok(checked > 1000);
+});
