@@ -59,7 +59,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { once } from 'node:events';
 import { dirname, join } from 'node:path';
-import { blake2b } from '@noble/hashes/blake2.js';
+import { blake2b256, blake2b256Hex } from './blake2b.js';
 
 export interface GenerateOptions {
   /** Output directory (created if missing; existing files with the same names are overwritten). */
@@ -190,10 +190,6 @@ class Rng {
 }
 
 function rotl(x: number, k: number): number { return (x << k) | (x >>> (32 - k)); }
-
-function blake2b256Hex(data: Uint8Array): string {
-  return '0x' + Buffer.from(blake2b(data, { dkLen: 32 })).toString('hex');
-}
 
 function hexLen(h: string): number { return (h.length - 2) / 2; }
 
@@ -391,7 +387,7 @@ class Simulation {
     this.C = C;
     this.p = netParams(V);
     const te = new TextEncoder();
-    const derive = (label: string) => blake2b(te.encode(`jam-etl/generate/v1|${seed}|${label}`), { dkLen: 32 });
+    const derive = (label: string) => blake2b256(te.encode(`jam-etl/generate/v1|${seed}|${label}`));
     const keyHex = (label: string) => '0x' + Buffer.from(derive(label)).toString('hex');
     this.rng = new Rng(derive('rng'));
 

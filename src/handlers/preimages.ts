@@ -1,15 +1,13 @@
 // msg_type 142: a preimage (requester service + blob), one row in `preimages`. The hash is
 // Blake2b-256 of the blob bytes (a 32-byte digest, not a cut Blake2b-512).
-import { blake2b } from '@noble/hashes/blake2.js';
+import { blake2b256Hex } from '../blake2b.js';
 import { RejectError } from '../rejects.js';
 import { obj, req } from './fields.js';
 import type { Handler } from './types.js';
 
 const HEX = /^0x(?:[0-9a-fA-F]{2})*$/;
 
-export function blake2b256Hex(bytes: Uint8Array): string {
-  return '0x' + Buffer.from(blake2b(bytes, { dkLen: 32 })).toString('hex');
-}
+export { blake2b256Hex };
 
 export const preimages: Handler = {
   msgType: 142,
