@@ -42,13 +42,17 @@ export function defaultWorkers(): number {
   return Math.max(1, availableParallelism());
 }
 
+/** Receives each chunk's output in input order; a returned promise holds the pipeline until it settles. */
+export type OnOutput = (o: ChunkOutput, chunk: { file: string; bytes: number }) => void | Promise<void>;
+
 /** Reads every file, in order, and calls `onOutput` for each chunk's output, in order. */
-export async function runPipeline(files: readonly InputFile[], opts: PipelineOptions, onOutput: (o: ChunkOutput, chunk: { file: string; bytes: number }) => void): Promise<void> {
+export async function runPipeline(files: readonly InputFile[], opts: PipelineOptions, onOutput: OnOutput): Promise<void> {
   if (opts.workers <= 1) {
     const ser = new ChunkSerializer(opts.teams);
     for (const f of files) {
       for await (const chunk of readChunks(f.path, opts.read)) {
-        onOutput(ser.run(chunk), { file: chunk.file, bytes: chunk.overlong ? chunk.overlong.bytes : chunk.data.length });
+        const wait = onOutput(ser.run(chunk), { file: chunk.file, bytes: chunk.overlong ? chunk.overlong.bytes : chunk.data.length });
+        if (wait) await wait;
       }
     }
     return;
@@ -61,7 +65,7 @@ export async function runPipeline(files: readonly InputFile[], opts: PipelineOpt
 // two at once, or a copy in a worker's isolate besides the reader's, would add up.
 const BIG_CHUNK_BYTES = 4 << 20;
 
-async function runOnWorkers(files: readonly InputFile[], opts: PipelineOptions, onOutput: (o: ChunkOutput, chunk: { file: string; bytes: number }) => void): Promise<void> {
+async function runOnWorkers(files: readonly InputFile[], opts: PipelineOptions, onOutput: OnOutput): Promise<void> {
   const n = opts.workers;
   const teams = opts.teams ? [...opts.teams] : [];
   // A young generation of 24 MB instead of V8's default 48 (semi-spaces of 8 MB): a chunk's
@@ -98,13 +102,14 @@ async function runOnWorkers(files: readonly InputFile[], opts: PipelineOptions, 
       signal();
     });
   }
-  const drain = (): void => {
+  const drain = async (): Promise<void> => {
     for (let r = done.get(nextOut); r; r = done.get(nextOut)) {
       done.delete(nextOut);
       const { file, bytes } = sent.get(nextOut)!;
       sent.delete(nextOut);
       nextOut++;
-      onOutput({ tables: r.tables as [TableName, Uint8Array][], rejects: r.rejects, counters: r.counters }, { file, bytes });
+      const wait = onOutput({ tables: r.tables as [TableName, Uint8Array][], rejects: r.rejects, counters: r.counters }, { file, bytes });
+      if (wait) await wait;
     }
   };
   // Replies that arrived while nobody was waiting (the main thread was reading) only left an
@@ -112,7 +117,7 @@ async function runOnWorkers(files: readonly InputFile[], opts: PipelineOptions, 
   // the run waits forever.
   const waitFor = async (cond: () => boolean): Promise<void> => {
     for (;;) {
-      drain();
+      await drain();
       if (failure) throw failure;
       if (cond()) return;
       await new Promise<void>((res) => (wake = res));
@@ -143,7 +148,8 @@ async function runOnWorkers(files: readonly InputFile[], opts: PipelineOptions, 
         if (chunk.data.length >= BIG_CHUNK_BYTES) {
           await waitFor(() => nextOut === seq);
           inline ??= new ChunkSerializer(opts.teams);
-          onOutput(inline.run(chunk), { file: chunk.file, bytes: chunk.data.length });
+          const wait = onOutput(inline.run(chunk), { file: chunk.file, bytes: chunk.data.length });
+          if (wait) await wait;
           continue;
         }
         await waitFor(() => seq - nextOut < maxInFlight);

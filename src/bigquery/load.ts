@@ -149,6 +149,7 @@ export async function loadToBigQuery(opts: BigQueryRunOptions): Promise<RunSumma
         let end = r.start;
         for await (const { chunk, next } of readFrom(r.path, r.start, { maxLineBytes: opts.maxLineBytes, holdPartial: false, ...(pending ? { end: r.end.offset } : {}) })) {
           processChunk(chunk, conv, visitor, counters);
+          await sink.ready();
           end = next;
           progress.tick(chunk.overlong ? chunk.overlong.bytes : chunk.data.length, 0);
         }
@@ -160,7 +161,7 @@ export async function loadToBigQuery(opts: BigQueryRunOptions): Promise<RunSumma
     } finally {
       progress.stop();
     }
-    const written = sink.commit().tables;
+    const written = (await sink.commit()).tables;
     const fileOf = new Map(written.map((w) => [w.table, w.path]));
     ranges = ranges.filter((r) => r.end.offset > r.start.offset);
 

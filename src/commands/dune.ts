@@ -42,10 +42,11 @@ export async function convertToDune(opts: DuneConvertOptions): Promise<RunSummar
       let rows = 0;
       for (const t in o.counters.rows) rows += o.counters.rows[t as keyof typeof o.counters.rows];
       progress.tick(info.bytes, rows);
+      return sink.ready();
     });
-    committed = sink.commit();
+    committed = await sink.commit();
   } catch (e) {
-    sink.abort();
+    await sink.abort();
     throw e;
   } finally {
     progress.stop();
