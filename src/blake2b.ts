@@ -21,3 +21,24 @@ export function blake2b256(bytes: Uint8Array): Uint8Array {
   hasher.update(bytes);
   return hasher.digest('binary');
 }
+
+// Hex text is decoded this many digits at a time: a huge blob never exists as one string.
+const HEX_PIECE = 1 << 20;
+
+/**
+ * Blake2b-256 of the bytes that `0x`-prefixed hex text (as raw ASCII bytes) stands for; undefined
+ * unless the text is `0x` and an even number of hex digits.
+ */
+export function blake2b256HexOfHex(text: Uint8Array): string | undefined {
+  if (text.length < 2 || text[0] !== 0x30 || text[1] !== 0x78 || text.length % 2 !== 0) return undefined;
+  const b = Buffer.from(text.buffer, text.byteOffset, text.byteLength);
+  hasher.init();
+  for (let at = 2; at < b.length; at += HEX_PIECE) {
+    const end = Math.min(b.length, at + HEX_PIECE);
+    // Node's hex decoder stops at the first pair that is not hex: a short result means bad input.
+    const bytes = Buffer.from(b.toString('latin1', at, end), 'hex');
+    if (bytes.length * 2 !== end - at) return undefined;
+    hasher.update(bytes);
+  }
+  return '0x' + hasher.digest('hex');
+}

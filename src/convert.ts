@@ -1,6 +1,7 @@
 // The per-line pipeline: bytes -> UTF-8 text -> JSON -> envelope -> handler -> rows -> schema
 // check. A line becomes either all of its rows or exactly one reject, never a part of them.
 import { isUtf8 } from 'node:buffer';
+import { LAZY_LINE_BYTES, type BigStrings } from './bigstrings.js';
 import { readEnvelope, parseMsgType, type TeamMap } from './envelope.js';
 import { handlerFor } from './handlers/index.js';
 import type { Chunk } from './reader.js';
@@ -19,7 +20,7 @@ export interface LineRef {
 /** Receives each non-blank line's outcome, in input order. */
 export interface LineVisitor {
   /** The line's rows, all valid; `tables[i]` is the table of `rows[i]`. Arrays are reused. */
-  accept(ref: LineRef, tables: readonly TableName[], rows: readonly Row[], text: string): void;
+  accept(ref: LineRef, tables: readonly TableName[], rows: readonly Row[]): void;
   reject(rec: RejectRecord, ref: LineRef): void;
 }
 
@@ -71,7 +72,11 @@ export class LineConverter {
     this.rows.length = 0;
   }
 
-  convert(text: string): void {
+  /**
+   * With `big`, `text` is a skeleton (src/bigstrings.ts): the envelope's own fields get their
+   * real values back, json_encoded and codec_encoded keep their placeholders.
+   */
+  convert(text: string, big?: BigStrings): void {
     this.tables.length = 0;
     this.rows.length = 0;
     let v: unknown;
@@ -84,10 +89,15 @@ export class LineConverter {
       throw new RejectError('not_an_object', `line is JSON ${v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v}, not an object`);
     }
     const o = v as Record<string, unknown>;
+    if (big) {
+      for (const k in o) if (k !== 'json_encoded' && k !== 'codec_encoded') o[k] = big.resolve(o[k]);
+    }
     const msgType = parseMsgType(o.msg_type);
     const handler = handlerFor(msgType);
     if (!handler) throw new RejectError('unknown_msg_type', `unknown msg_type ${msgType}`);
-    handler.map(readEnvelope(o, msgType, this.teams), this.emit);
+    const env = readEnvelope(o, msgType, this.teams);
+    if (big) env.bytesOf = (x) => big.bytesOf(x);
+    handler.map(env, this.emit);
     if (this.rows.length === 0) throw new RejectError('no_rows', `msg_type ${msgType} produced no rows`);
     for (let i = 0; i < this.rows.length; i++) {
       const table = this.tables[i]!;
@@ -114,8 +124,12 @@ export function rejectOf(code: RejectCode, reason: string, ref: LineRef, raw: Bu
   return rec;
 }
 
-/** Runs every line of a chunk through the converter, in order. */
-export function processChunk(chunk: Chunk, conv: LineConverter, visitor: LineVisitor, counters: Counters): void {
+/**
+ * Runs every line of a chunk through the converter, in order. With `big` (whose data is the
+ * chunk's), lines of LAZY_LINE_BYTES or more are parsed as skeletons: their accepted rows hold
+ * placeholders that the caller must splice (BigStrings#splice) in its serialised output.
+ */
+export function processChunk(chunk: Chunk, conv: LineConverter, visitor: LineVisitor, counters: Counters, big?: BigStrings): void {
   const { data } = chunk;
   if (chunk.overlong) {
     const ref: LineRef = { file: chunk.file, line: chunk.startLine, offset: chunk.startOffset, end: chunk.startOffset + chunk.overlong.bytes + (chunk.overlong.terminated ? 1 : 0) };
@@ -146,6 +160,10 @@ export function processChunk(chunk: Chunk, conv: LineConverter, visitor: LineVis
       counters.rejects++;
       counters.rejectsByCode.invalid_utf8 = (counters.rejectsByCode.invalid_utf8 ?? 0) + 1;
       visitor.reject(rejectOf('invalid_utf8', 'line is not valid UTF-8', ref, data.subarray(s, e)), ref);
+    } else if (big && e - s >= LAZY_LINE_BYTES && lazyConvert(big, conv, s, e)) {
+      counters.rowLines++;
+      for (const t of conv.tables) counters.rows[t]++;
+      visitor.accept(ref, conv.tables, conv.rows);
     } else {
       let text = data.toString('utf8', s, e);
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
@@ -163,10 +181,28 @@ export function processChunk(chunk: Chunk, conv: LineConverter, visitor: LineVis
       } else {
         counters.rowLines++;
         for (const t of conv.tables) counters.rows[t]++;
-        visitor.accept(ref, conv.tables, conv.rows, text);
+        visitor.accept(ref, conv.tables, conv.rows);
       }
     }
     line++;
     s = nl + 1;
+  }
+}
+
+// A huge line as a skeleton; true when its rows were accepted. Anything else (no long strings,
+// any reject) forgets its placeholders: the line is then converted the ordinary way, so rejects
+// and their reasons are exactly those of the ordinary path.
+function lazyConvert(big: BigStrings, conv: LineConverter, s: number, e: number): boolean {
+  const first = big.size;
+  let text = big.skeleton(s, e);
+  if (text === undefined) return false;
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  try {
+    conv.convert(text, big);
+    return true;
+  } catch {
+    conv.release();
+    big.truncate(first);
+    return false;
   }
 }

@@ -14,6 +14,12 @@ export interface Envelope {
   /** `json_encoded`: the JAM object (undefined when absent). */
   json: unknown;
   meta: Metadata;
+  /**
+   * For a huge line parsed as a skeleton (src/bigstrings.ts): the original bytes of a string
+   * that stands in `json` as a placeholder; undefined for any other value. A handler that looks
+   * inside a long string (rather than passing it on) reads it through this.
+   */
+  bytesOf?: (v: unknown) => Buffer | undefined;
 }
 
 export type Metadata = Readonly<Record<string, string>>;

@@ -1,5 +1,6 @@
 // Turns a chunk of lines into JSONL bytes per table plus reject lines: the unit of work that
 // runs either inline or in a worker thread, so both give byte-identical output.
+import { BigStrings, LAZY_LINE_BYTES } from './bigstrings.js';
 import type { TeamMap } from './envelope.js';
 import { LineConverter, newCounters, processChunk, type Counters } from './convert.js';
 import type { Chunk } from './reader.js';
@@ -10,6 +11,8 @@ export interface SerializedChunk {
   tables: [TableName, Buffer][];
   rejects: Buffer;
   counters: Counters;
+  /** Long strings of huge lines copied from the input instead of re-serialised (src/bigstrings.ts). */
+  spliced: number;
 }
 
 const TABLE_INDEX = new Map<TableName, number>(TABLE_NAMES.map((t, i) => [t, i]));
@@ -48,7 +51,14 @@ export function rowsToJsonl(rows: readonly Row[]): Buffer {
 export class ChunkSerializer {
   private readonly conv: LineConverter;
 
-  constructor(teams?: TeamMap) {
+  /**
+   * `bigStrings: false` converts huge lines the ordinary way (with every string copy): the
+   * output is the same bytes, only slower and larger in memory (the tests compare the two).
+   */
+  constructor(
+    teams?: TeamMap,
+    private readonly opts: { bigStrings?: boolean } = {},
+  ) {
     this.conv = new LineConverter(teams);
   }
 
@@ -57,6 +67,8 @@ export class ChunkSerializer {
     const byTable: Row[][] = TABLE_NAMES.map(() => []);
     const rejects: string[] = [];
     const counters = newCounters();
+    // A chunk that can hold a huge line: such lines skip their string copies (src/bigstrings.ts).
+    const big = this.opts.bigStrings !== false && chunk.data.length >= LAZY_LINE_BYTES ? new BigStrings(chunk.data) : undefined;
     processChunk(
       chunk,
       this.conv,
@@ -69,14 +81,17 @@ export class ChunkSerializer {
         },
       },
       counters,
+      big,
     );
     // The converter's arrays still hold the chunk's last line; a line can be tens of megabytes.
     this.conv.release();
     const tables: [TableName, Buffer][] = [];
     for (let t = 0; t < TABLE_NAMES.length; t++) {
       const rows = byTable[t]!;
-      if (rows.length > 0) tables.push([TABLE_NAMES[t]!, rowsToJsonl(rows)]);
+      if (rows.length === 0) continue;
+      const jsonl = rowsToJsonl(rows);
+      tables.push([TABLE_NAMES[t]!, big?.size ? big.splice(jsonl) : jsonl]);
     }
-    return { tables, rejects: rejects.length ? ownBytes(rejects.join('\n') + '\n', 0) : EMPTY, counters };
+    return { tables, rejects: rejects.length ? ownBytes(rejects.join('\n') + '\n', 0) : EMPTY, counters, spliced: big?.size ?? 0 };
   }
 }
