@@ -131,14 +131,15 @@ export class BigStrings {
     this.ends.length = first;
   }
 
-  /** `out` (JSONL bytes) with every placeholder of this chunk replaced by its original bytes. */
-  splice(out: Buffer): Buffer {
-    let at = out.indexOf(OPEN_BYTES);
-    if (at === -1) return out;
-    const pieces: Uint8Array[] = [];
-    let total = 0;
+  /**
+   * `out` (JSONL bytes) with every placeholder of this chunk replaced by its original bytes, as
+   * pieces to be written one after the other: the long strings are not copied again, the pieces
+   * are views of `out` and of the chunk's data (which must stay unchanged until written).
+   */
+  splice(out: Buffer): Buffer[] {
+    const pieces: Buffer[] = [];
     let last = 0;
-    while (at !== -1) {
+    for (let at = out.indexOf(OPEN_BYTES); at !== -1; ) {
       let k = at + OPEN_BYTES.length;
       let n = 0;
       let digits = 0;
@@ -148,23 +149,13 @@ export class BigStrings {
         digits++;
       }
       if (digits > 0 && n < this.starts.length && out.compare(CLOSE_BYTES, 0, CLOSE_BYTES.length, k, k + CLOSE_BYTES.length) === 0) {
-        const raw = this.data.subarray(this.starts[n], this.ends[n]);
-        pieces.push(out.subarray(last, at), raw);
-        total += at - last + raw.length;
+        pieces.push(out.subarray(last, at), this.data.subarray(this.starts[n], this.ends[n]));
         last = k + CLOSE_BYTES.length;
       }
       at = out.indexOf(OPEN_BYTES, k);
     }
     pieces.push(out.subarray(last));
-    total += out.length - last;
-    // A Buffer that owns its whole ArrayBuffer (it may move to the main thread uncopied).
-    const joined = Buffer.allocUnsafeSlow(total);
-    let o = 0;
-    for (const p of pieces) {
-      joined.set(p, o);
-      o += p.length;
-    }
-    return joined;
+    return pieces;
   }
 }
 

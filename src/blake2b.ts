@@ -22,8 +22,10 @@ export function blake2b256(bytes: Uint8Array): Uint8Array {
   return hasher.digest('binary');
 }
 
-// Hex text is decoded this many digits at a time: a huge blob never exists as one string.
-const HEX_PIECE = 1 << 20;
+// Hex text is decoded this many digits at a time into one reused buffer: a huge blob never
+// exists as one string (and the pieces are small enough to die young).
+const HEX_PIECE = 64 << 10;
+const scratch = Buffer.allocUnsafeSlow(HEX_PIECE / 2);
 
 /**
  * Blake2b-256 of the bytes that `0x`-prefixed hex text (as raw ASCII bytes) stands for; undefined
@@ -36,9 +38,9 @@ export function blake2b256HexOfHex(text: Uint8Array): string | undefined {
   for (let at = 2; at < b.length; at += HEX_PIECE) {
     const end = Math.min(b.length, at + HEX_PIECE);
     // Node's hex decoder stops at the first pair that is not hex: a short result means bad input.
-    const bytes = Buffer.from(b.toString('latin1', at, end), 'hex');
-    if (bytes.length * 2 !== end - at) return undefined;
-    hasher.update(bytes);
+    const n = scratch.write(b.toString('latin1', at, end), 'hex');
+    if (n * 2 !== end - at) return undefined;
+    hasher.update(scratch.subarray(0, n));
   }
   return '0x' + hasher.digest('hex');
 }

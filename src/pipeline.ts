@@ -9,7 +9,7 @@ import type { TableName } from './schema.js';
 import { ChunkSerializer } from './serialize.js';
 
 export interface ChunkOutput {
-  tables: [TableName, string | Uint8Array][];
+  tables: [TableName, string | Uint8Array | Uint8Array[]][];
   rejects: string | Uint8Array;
   counters: Counters;
 }

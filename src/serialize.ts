@@ -7,8 +7,12 @@ import type { Chunk } from './reader.js';
 import { TABLE_NAMES, type Row, type TableName } from './schema.js';
 
 export interface SerializedChunk {
-  /** Whole JSONL lines per table, in input order; each Buffer owns its whole ArrayBuffer. */
-  tables: [TableName, Buffer][];
+  /**
+   * Whole JSONL lines per table, in input order; each Buffer owns its whole ArrayBuffer, except
+   * for a chunk with huge lines, whose tables may come in pieces that are views of the chunk's
+   * data (BigStrings#splice).
+   */
+  tables: [TableName, Buffer | Buffer[]][];
   rejects: Buffer;
   counters: Counters;
   /** Long strings of huge lines copied from the input instead of re-serialised (src/bigstrings.ts). */
@@ -85,7 +89,7 @@ export class ChunkSerializer {
     );
     // The converter's arrays still hold the chunk's last line; a line can be tens of megabytes.
     this.conv.release();
-    const tables: [TableName, Buffer][] = [];
+    const tables: [TableName, Buffer | Buffer[]][] = [];
     for (let t = 0; t < TABLE_NAMES.length; t++) {
       const rows = byTable[t]!;
       if (rows.length === 0) continue;

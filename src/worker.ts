@@ -13,10 +13,24 @@ port.on('message', (msg: WorkerRequest) => {
   const data = Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength);
   const overlong = msg.overlong ? { head: Buffer.from(msg.overlong.head), bytes: msg.overlong.bytes, terminated: msg.overlong.terminated } : undefined;
   const res = serializer.run({ file: msg.file, startLine: msg.startLine, startOffset: msg.startOffset, data, lines: msg.lines, ...(overlong ? { overlong } : {}) });
-  const reply: WorkerReply = { seq: msg.seq, tables: res.tables, rejects: res.rejects, counters: res.counters };
+  // A table in pieces (a huge line's, src/bigstrings.ts) is joined into a Buffer of its own.
+  const tables = res.tables.map(([t, b]): [string, Buffer] => [t, Array.isArray(b) ? joinOwned(b) : b]);
+  const reply: WorkerReply = { seq: msg.seq, tables, rejects: res.rejects, counters: res.counters };
   // The serialiser's Buffers each own their ArrayBuffer: they move to the main thread uncopied.
   const transfer: ArrayBuffer[] = [];
-  for (const [, b] of res.tables) transfer.push(b.buffer as ArrayBuffer);
+  for (const [, b] of tables) transfer.push(b.buffer as ArrayBuffer);
   if (res.rejects.length > 0) transfer.push(res.rejects.buffer as ArrayBuffer);
   port.postMessage(reply, transfer);
 });
+
+function joinOwned(pieces: Buffer[]): Buffer {
+  let n = 0;
+  for (const p of pieces) n += p.length;
+  const out = Buffer.allocUnsafeSlow(n);
+  let o = 0;
+  for (const p of pieces) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}

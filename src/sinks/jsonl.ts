@@ -53,11 +53,18 @@ class AtomicFile {
     this.tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   }
 
-  write(data: string | Uint8Array): void {
+  write(data: string | Uint8Array | Uint8Array[]): void {
     if (this.failure) throw this.failure;
-    if (data.length === 0) return;
-    this.parts.push(data);
-    this.pending += data.length;
+    if (Array.isArray(data)) {
+      for (const d of data) {
+        this.parts.push(d);
+        this.pending += d.length;
+      }
+    } else {
+      if (data.length === 0) return;
+      this.parts.push(data);
+      this.pending += data.length;
+    }
     if (this.pending >= FLUSH_BYTES) this.flush();
   }
 
@@ -165,8 +172,8 @@ export class JsonlSink {
     this.rejects = new AtomicFile(rejectsPath, this.backlog);
   }
 
-  /** Appends whole JSONL lines to a table. */
-  write(table: TableName, lines: string | Uint8Array): void {
+  /** Appends whole JSONL lines to a table (given in pieces: their bytes one after the other). */
+  write(table: TableName, lines: string | Uint8Array | Uint8Array[]): void {
     let f = this.files.get(table);
     if (!f) {
       f = new AtomicFile(join(this.outDir, `${table}.jsonl`), this.backlog);
