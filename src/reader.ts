@@ -152,6 +152,48 @@ export async function* readChunks(file: string, opts: ReadOptions = {}): AsyncGe
       p.catch(() => {});
       inflight = p;
     };
+    // A line longer than one read: rather than gathering it read by read and joining the pieces
+    // (twice its size at once, and as much garbage), look ahead for its \n with one reused buffer,
+    // then read the rest of it once into a buffer of its exact size. Undefined when it is longer
+    // than maxLine: the reads above then keep its head and count the rest.
+    let scratch: Buffer | undefined;
+    let lookedAhead = -1; // the start of the last line looked ahead for (not again: it is over-long)
+    const readLongLine = async (): Promise<Chunk | undefined> => {
+      lookedAhead = pendingStart;
+      scratch ??= Buffer.allocUnsafeSlow(chunkBytes);
+      const from = pos;
+      const room = maxLine - pendingBytes;
+      let at = from;
+      let end = -1;
+      for (;;) {
+        const { bytesRead } = await fh!.read(scratch, 0, scratch.length, at);
+        if (bytesRead === 0) break;
+        const i = scratch.subarray(0, bytesRead).indexOf(10);
+        if (i !== -1) {
+          end = at + i + 1;
+          break;
+        }
+        at += bytesRead;
+        if (at - from > room) return undefined;
+      }
+      const terminated = end !== -1;
+      if (!terminated) end = at;
+      if (end - from - (terminated ? 1 : 0) > room) return undefined;
+      const data = Buffer.allocUnsafeSlow(pendingBytes + (end - from));
+      let o = 0;
+      for (const p of pending) o += p.copy(data, o);
+      while (o < data.length) {
+        const { bytesRead } = await fh!.read(data, o, data.length - o, from + o - pendingBytes);
+        if (bytesRead === 0) throw new ConfigError(`${file} became shorter while it was read`);
+        o += bytesRead;
+      }
+      const c: Chunk = { file, startLine: line, startOffset: pendingStart, data, lines: 1, owned: true };
+      pos = end;
+      pending = [];
+      pendingBytes = 0;
+      pendingStart = end;
+      return c;
+    };
     startRead();
     for (;;) {
       const { buf, pre, n } = await inflight!;
@@ -170,7 +212,12 @@ export async function* readChunks(file: string, opts: ReadOptions = {}): AsyncGe
         } else {
           addPending(data);
         }
+        const whole = !overlongHead && pendingBytes > chunkBytes && lookedAhead !== pendingStart ? await readLongLine() : undefined;
         startRead();
+        if (whole) {
+          yield whole;
+          line += 1;
+        }
         continue;
       }
       let from = 0;

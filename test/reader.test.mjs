@@ -1,0 +1,91 @@
+// The reader against a reference splitter: whatever the read size and line limit, the chunks
+// carry exactly the file's lines, with the right line numbers and byte offsets, and a line over
+// the limit becomes one over-long record (its head and its size).
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { readChunks } from '../dist/reader.js';
+import { tempDir } from './helpers.mjs';
+
+function reference(buf) {
+  const out = [];
+  let s = 0;
+  let line = 1;
+  while (s < buf.length) {
+    let nl = buf.indexOf(10, s);
+    const end = nl === -1 ? buf.length : nl + 1;
+    out.push({ line, offset: s, bytes: buf.subarray(s, nl === -1 ? buf.length : nl) });
+    line++;
+    s = end;
+  }
+  return out;
+}
+
+async function lines(file, opts) {
+  const out = [];
+  for await (const c of readChunks(file, opts)) {
+    if (c.overlong) {
+      out.push({ line: c.startLine, offset: c.startOffset, overlong: c.overlong.bytes, head: c.overlong.head, terminated: c.overlong.terminated });
+      continue;
+    }
+    let s = 0;
+    let line = c.startLine;
+    const d = c.data;
+    let n = 0;
+    while (s < d.length) {
+      const nl = d.indexOf(10, s);
+      const e = nl === -1 ? d.length : nl;
+      out.push({ line, offset: c.startOffset + s, bytes: Buffer.from(d.subarray(s, e)) });
+      line++;
+      n++;
+      s = nl === -1 ? d.length : nl + 1;
+    }
+    assert.equal(n, c.lines, 'Chunk.lines counts its lines');
+  }
+  return out;
+}
+
+test('reader: lines, numbers and offsets at every read size, long lines read whole, over-long ones cut', async (t) => {
+  const dir = tempDir(t);
+  let x = 12345;
+  const rnd = (n) => {
+    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    return x % n;
+  };
+  const parts = [];
+  for (let i = 0; i < 60; i++) {
+    const kind = rnd(6);
+    const len = kind === 0 ? 0 : kind === 1 ? rnd(10) : kind === 2 ? rnd(200) : kind === 3 ? 1000 + rnd(3000) : kind === 4 ? 5000 + rnd(20000) : 40000 + rnd(30000);
+    parts.push(Buffer.alloc(len, 97 + (i % 26)));
+  }
+  // Tiny reads on a small file (lines up to ~25 KB), ordinary ones on the whole (~1 MB).
+  const small = parts.filter((p) => p.length < 6000).slice(0, 12);
+  for (const [set, sizes] of [[small, [1, 7, 100]], [parts, [4096, 65536, 1 << 20]]])
+  for (const lastNewline of [true, false]) {
+    const buf = Buffer.concat(set.flatMap((p, i) => (i < set.length - 1 || lastNewline ? [p, Buffer.from('\n')] : [p])));
+    const file = join(dir, `in-${set.length}-${lastNewline}.log`);
+    writeFileSync(file, buf);
+    const ref = reference(buf);
+    for (const chunkBytes of sizes) {
+      for (const maxLineBytes of [undefined, 30000, 4096]) {
+        if (maxLineBytes !== undefined && chunkBytes > maxLineBytes && chunkBytes !== 1 << 20) continue;
+        const got = await lines(file, { chunkBytes, ...(maxLineBytes ? { maxLineBytes } : {}) });
+        const what = `chunkBytes ${chunkBytes}, maxLineBytes ${maxLineBytes}, last newline ${lastNewline}`;
+        assert.equal(got.length, ref.length, what);
+        for (let i = 0; i < ref.length; i++) {
+          const r = ref[i], g = got[i];
+          assert.equal(g.line, r.line, what);
+          assert.equal(g.offset, r.offset, what);
+          if (maxLineBytes !== undefined && r.bytes.length > maxLineBytes) {
+            assert.equal(g.overlong, r.bytes.length, `${what}: line ${r.line} is over-long`);
+            assert.ok(r.bytes.subarray(0, g.head.length).equals(g.head), what);
+            assert.equal(g.terminated, i < ref.length - 1 || lastNewline, what);
+          } else {
+            assert.ok(g.bytes && g.bytes.equals(r.bytes), `${what}: line ${r.line} (${r.bytes.length} bytes)`);
+          }
+        }
+      }
+    }
+  }
+});
