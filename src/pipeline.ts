@@ -1,6 +1,8 @@
 // Drives the reader over the input files and the chunk serialiser over each chunk, inline or
 // on worker threads, and hands results to the caller strictly in input order.
 import { availableParallelism } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Worker } from 'node:worker_threads';
 import type { Counters } from './convert.js';
 import type { TeamMap } from './envelope.js';
@@ -65,6 +67,31 @@ export async function runPipeline(files: readonly InputFile[], opts: PipelineOpt
 // two at once, or a copy in a worker's isolate besides the reader's, would add up.
 const BIG_CHUNK_BYTES = 4 << 20;
 
+// The workers' output Buffers become garbage of the main thread once written, and its heap sees
+// little else: V8 scavenges only once 32 MB of them have piled up in the young generation, and
+// those a scavenge finds still queued are promoted and wait for a full collection that the main
+// thread's small heap seldom needs (20-60 MB of dead output, held in malloc's arenas). A young
+// collection (~1 ms) every 16 MiB of output and a full one (~10 ms) every 256 MiB keep the pile
+// small: 5 GB input, --workers 2, peak RSS ~215 -> ~175 MB, same wall time.
+const YOUNG_GC_BYTES = 16 << 20;
+const FULL_GC_BYTES = 256 << 20;
+
+/** V8's `gc` (--expose-gc's, given to one new context only), or undefined where it cannot be had. */
+function exposeGc(): ((o?: { type: 'minor' }) => void) | undefined {
+  let gc = (globalThis as { gc?: unknown }).gc;
+  if (typeof gc !== 'function') {
+    try {
+      setFlagsFromString('--expose-gc');
+      gc = runInNewContext('gc');
+    } catch {
+      gc = undefined;
+    } finally {
+      setFlagsFromString('--no-expose-gc'); // only this one context has it
+    }
+  }
+  return typeof gc === 'function' ? (gc as (o?: { type: 'minor' }) => void) : undefined;
+}
+
 async function runOnWorkers(files: readonly InputFile[], opts: PipelineOptions, onOutput: OnOutput): Promise<void> {
   const n = opts.workers;
   const teams = opts.teams ? [...opts.teams] : [];
@@ -77,6 +104,9 @@ async function runOnWorkers(files: readonly InputFile[], opts: PipelineOptions, 
   const sent = new Map<number, { file: string; bytes: number; worker: number }>();
   const load = new Array<number>(n).fill(0); // bytes in flight per worker
   let inline: ChunkSerializer | undefined;
+  const gc = exposeGc();
+  let young = 0; // output bytes handed on since the last collection
+  let full = 0; // ... since the last full one
   let nextOut = 0;
   let seq = 0;
   let failure: Error | undefined;
@@ -108,6 +138,17 @@ async function runOnWorkers(files: readonly InputFile[], opts: PipelineOptions, 
       const { file, bytes } = sent.get(nextOut)!;
       sent.delete(nextOut);
       nextOut++;
+      if (gc) {
+        for (const [, b] of r.tables) young += b.length;
+        if (young >= YOUNG_GC_BYTES) {
+          full += young;
+          young = 0;
+          if (full >= FULL_GC_BYTES) {
+            full = 0;
+            gc();
+          } else gc({ type: 'minor' });
+        }
+      }
       const wait = onOutput({ tables: r.tables as [TableName, Uint8Array][], rejects: r.rejects, counters: r.counters }, { file, bytes });
       if (wait) await wait;
     }
