@@ -13,7 +13,7 @@ import { TABLE_NAMES, type TableName } from '../schema.js';
 export interface StreamRow {
   table: TableName;
   insertId: string;
-  /** The row as JSON text. */
+  /** The row as JSON text (copied into its batch's request body by add(), not kept). */
   json: string;
   /** Its share of the request body: `{"insertId":"…","json":…},`. */
   bytes: number;
@@ -29,7 +29,7 @@ export interface InsertError {
 }
 
 /** Sends one insertAll request body; resolves with BigQuery's answer, rejects with the client's error. */
-export type InsertAll = (table: TableName, body: string) => Promise<{ insertErrors?: InsertError[] }>;
+export type InsertAll = (table: TableName, body: Buffer) => Promise<{ insertErrors?: InsertError[] }>;
 
 export interface StreamSinkOptions {
   batchRows: number;
@@ -65,11 +65,11 @@ export function rowBytes(insertId: string, json: string): number {
   return Buffer.byteLength(json) + insertId.length + '{"insertId":"","json":},'.length;
 }
 
-function bodyOf(rows: readonly StreamRow[]): string {
-  const parts = new Array<string>(rows.length);
-  for (let i = 0; i < rows.length; i++) parts[i] = `{"insertId":"${rows[i]!.insertId}","json":${rows[i]!.json}}`;
-  return BODY_HEAD + parts.join(',') + BODY_TAIL;
-}
+const COMMA = 0x2c;
+const ELEMENT_HEAD = '{"insertId":"'.length;
+const ELEMENT_MID = '","json":'.length;
+/** First size of a batch's body buffer; it doubles as rows come, up to --batch-bytes. */
+const FIRST_BODY_BYTES = 64 << 10;
 
 /** A failure that ends the run (after what is in flight settles). */
 export class StreamFailure extends Error {
@@ -82,9 +82,49 @@ export class StreamFailure extends Error {
   }
 }
 
+/**
+ * A row in a batch. Its JSON is not kept as a string: add() encodes it at once into the batch's
+ * request body, `{"insertId":"…","json":…}` at bytes [start, end) of `body`. Strings waiting
+ * there for their batch to fill and be acknowledged would outlive V8's young generation and
+ * pile up in old space, dead, until a full collection (~100 MB of them on W1).
+ */
+interface Queued {
+  ticket: Ticket;
+  file: string;
+  line: number;
+  start: number;
+  /** Where the JSON starts (after `{"insertId":"…","json":`); it ends at end - 1. */
+  json: number;
+  end: number;
+}
+
 interface Batch {
-  rows: StreamRow[];
+  table: TableName;
+  rows: Queued[];
+  /** The sum of the rows' `bytes`. */
   bytes: number;
+  /** BODY_HEAD and the rows' elements, comma-separated, in body[0, length); room for BODY_TAIL. */
+  body: Buffer;
+  length: number;
+}
+
+/** The request body carrying `rows` of batch `b` (all of them, or the ones still to send). */
+function bodyOf(b: Batch, rows: readonly Queued[]): Buffer {
+  if (rows.length === b.rows.length) {
+    // The whole batch (the rows are its own, in order: subsets are always smaller).
+    const end = b.length + b.body.write(BODY_TAIL, b.length, 'latin1');
+    return b.body.subarray(0, end);
+  }
+  let size = BODY_OVERHEAD - 1;
+  for (const r of rows) size += r.end - r.start + 1;
+  const out = Buffer.allocUnsafeSlow(size);
+  let at = out.write(BODY_HEAD, 0, 'latin1');
+  for (let i = 0; i < rows.length; i++) {
+    if (i) out[at++] = COMMA;
+    at += b.body.copy(out, at, rows[i]!.start, rows[i]!.end);
+  }
+  out.write(BODY_TAIL, at, 'latin1');
+  return out;
 }
 
 export class BigQueryStreamSink {
@@ -121,10 +161,27 @@ export class BigQueryStreamSink {
       b = undefined;
     }
     if (!b) {
-      b = { rows: [], bytes: 0 };
+      const body = Buffer.allocUnsafeSlow(Math.min(this.opts.batchBytes, Math.max(FIRST_BODY_BYTES, BODY_OVERHEAD + row.bytes)));
+      b = { table: row.table, rows: [], bytes: 0, body, length: body.write(BODY_HEAD, 0, 'latin1') };
       this.open.set(row.table, b);
     }
-    b.rows.push(row);
+    // Room for a comma, the element and BODY_TAIL: at most --batch-bytes (see maxRowBytes).
+    const need = b.length + row.bytes + BODY_TAIL.length;
+    if (need > b.body.length) {
+      const body = Buffer.allocUnsafeSlow(Math.min(this.opts.batchBytes, Math.max(need, 2 * b.body.length)));
+      b.body.copy(body, 0, 0, b.length);
+      b.body = body;
+    }
+    let at = b.length;
+    if (b.rows.length) b.body[at++] = COMMA;
+    const start = at;
+    at += b.body.write(`{"insertId":"${row.insertId}","json":`, at, 'latin1');
+    const json = at;
+    at += b.body.write(row.json, at);
+    b.body[at++] = 0x7d; // }
+    if (at - start !== row.bytes - 1) throw new Error(`internal: a row of ${row.table} took ${at - start + 1} bytes, not the ${row.bytes} counted`);
+    b.length = at;
+    b.rows.push({ ticket: row.ticket, file: row.file, line: row.line, start, json, end: at });
     b.bytes += row.bytes;
     if (b.rows.length >= this.opts.batchRows) this.send(row.table, b);
   }
@@ -156,7 +213,7 @@ export class BigQueryStreamSink {
     if (!b.rows.length) return;
     const p = this.limit(async () => {
       try {
-        await this.deliver(table, b.rows);
+        await this.deliver(b, b.rows);
       } catch (e) {
         // Set before p-limit starts the next queued batch, which then is not sent.
         this.failure ??= e instanceof StreamFailure ? e : new StreamFailure(`insertAll into ${table}: ${describeError(e)}`, 'fatal');
@@ -172,8 +229,15 @@ export class BigQueryStreamSink {
     row.ticket.file.done(row.ticket);
   }
 
+  /** A row of a batch as a StreamRow again, for its reject record. */
+  private unpack(b: Batch, r: Queued): StreamRow {
+    const insertId = b.body.toString('latin1', r.start + ELEMENT_HEAD, r.json - ELEMENT_MID);
+    return { table: b.table, insertId, json: b.body.toString('utf8', r.json, r.end - 1), bytes: r.end - r.start + 1, ticket: r.ticket, file: r.file, line: r.line };
+  }
+
   /** Sends rows until each is stored or rejected; throws StreamFailure when that cannot be. */
-  private async deliver(table: TableName, rows: StreamRow[]): Promise<void> {
+  private async deliver(b: Batch, rows: Queued[]): Promise<void> {
+    const table = b.table;
     let todo = rows;
     let attempt = 0;
     while (todo.length) {
@@ -182,19 +246,19 @@ export class BigQueryStreamSink {
       let resp: { insertErrors?: InsertError[] };
       try {
         this.stats.requests++;
-        resp = await withTimeout(this.insertAll(table, bodyOf(todo)), this.opts.timeoutMs);
+        resp = await withTimeout(this.insertAll(table, bodyOf(b, todo)), this.opts.timeoutMs);
       } catch (e) {
         const kind = classify(e);
         if (kind === 'too_large' && todo.length > 1) {
           // Our byte estimate and BigQuery's limit disagree: halve the batch.
           this.stats.splits++;
           const half = Math.ceil(todo.length / 2);
-          await this.deliver(table, todo.slice(0, half));
-          await this.deliver(table, todo.slice(half));
+          await this.deliver(b, todo.slice(0, half));
+          await this.deliver(b, todo.slice(half));
           return;
         }
         if (kind === 'too_large') {
-          this.reject(todo[0]!, 'row_too_large', `BigQuery refused a request with only this row: ${describeError(e)}; load it with --method load`);
+          this.reject(this.unpack(b, todo[0]!), 'row_too_large', `BigQuery refused a request with only this row: ${describeError(e)}; load it with --method load`);
           this.opts.onAcknowledged();
           return;
         }
@@ -213,7 +277,7 @@ export class BigQueryStreamSink {
       const errs = resp.insertErrors ?? [];
       const failed = new Map<number, InsertError>();
       for (const ie of errs) if (typeof ie.index === 'number' && ie.index >= 0 && ie.index < todo.length) failed.set(ie.index, ie);
-      const again: StreamRow[] = [];
+      const again: Queued[] = [];
       let refused = 0;
       for (let i = 0; i < todo.length; i++) {
         const row = todo[i]!;
@@ -230,7 +294,7 @@ export class BigQueryStreamSink {
           continue;
         }
         refused++;
-        this.reject(row, 'destination', `BigQuery refused the row: ${real.map((x) => `${x.reason ?? 'error'}${x.location ? ` at ${x.location}` : ''}: ${x.message ?? ''}`).join('; ')}`);
+        this.reject(this.unpack(b, row), 'destination', `BigQuery refused the row: ${real.map((x) => `${x.reason ?? 'error'}${x.location ? ` at ${x.location}` : ''}: ${x.message ?? ''}`).join('; ')}`);
       }
       this.opts.onAcknowledged();
       this.stats.resent += again.length;
