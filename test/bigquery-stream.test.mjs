@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { assertSameRows, cli, DATASET, duneRows, insertAlls, LOGS, schemaCreate, spawnCli, startServer, TABLE_NAMES, target } from './bigquery-helpers.mjs';
+import { assertSameRows, canonical, cli, DATASET, duneRows, insertAlls, LOGS, schemaCreate, spawnCli, startServer, TABLE_NAMES, target } from './bigquery-helpers.mjs';
 import { needsShared, readJsonl, tempDir } from './helpers.mjs';
 
 async function setup(t, serverOpts) {
@@ -141,6 +141,23 @@ test('partial insertErrors: the refused rows go to the rejects file with BigQuer
   assert.ok(refusedTotal > 30, `${refusedTotal} rows refused`);
   assert.equal(s.rows_refused_total, refusedTotal);
   assert.ok(s.rows_resent_after_stopped > 0, 'rows answered "stopped" were sent again');
+});
+
+test('413 Request Too Large: the batch is split and re-sent from its body bytes; every row stored or rejected exactly once', needsShared(), async (t) => {
+  // A front end that refuses bodies over 100 kB and rows over 3000 bytes: batches are halved
+  // (their bodies rebuilt from the rows' byte ranges), "stopped" rows re-sent, refused rows rejected.
+  const { server, expected, run, rejects } = await setup(t, { tooLargeBytes: 100_000, maxRowBytes: 3000 });
+  const r = await run();
+  assert.equal(r.code, 0, r.stderr);
+  const s = JSON.parse(r.stdout);
+  assert.ok(insertAlls(server).some((q) => q.status === 413), 'some bodies were refused as too large');
+  assert.ok(s.rows_resent_after_stopped > 0);
+  const rej = readJsonl(rejects);
+  assert.ok(rej.length > 30 && rej.every((x) => x.code === 'destination'));
+  for (const table of TABLE_NAMES) {
+    const got = [...server.rows(DATASET, table), ...rej.filter((x) => x.table === table).map((x) => JSON.parse(x.raw))].map((row) => canonical(table, row)).sort();
+    assert.deepEqual(got, expected[table], `${table}: stored + rejected = the dune rows, each once`);
+  }
 });
 
 test('a row larger than one request can carry becomes a row_too_large reject, the others are stored', needsShared(), async (t) => {
