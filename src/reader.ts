@@ -157,7 +157,7 @@ export async function* readChunks(file: string, opts: ReadOptions = {}): AsyncGe
     // then read the rest of it once into a buffer of its exact size. Undefined when it is longer
     // than maxLine: the reads above then keep its head and count the rest.
     let scratch: Buffer | undefined;
-    let lookedAhead = -1; // the start of the last line looked ahead for (not again: it is over-long)
+    let lookedAhead = -1; // the start of the last line looked ahead for (not again: over-long or unterminated)
     const readLongLine = async (): Promise<Chunk | undefined> => {
       lookedAhead = pendingStart;
       scratch ??= Buffer.allocUnsafeSlow(chunkBytes);
@@ -176,9 +176,9 @@ export async function* readChunks(file: string, opts: ReadOptions = {}): AsyncGe
         at += bytesRead;
         if (at - from > room) return undefined;
       }
-      const terminated = end !== -1;
-      if (!terminated) end = at;
-      if (end - from - (terminated ? 1 : 0) > room) return undefined;
+      // A last line without its \n (a collector may still be writing it) is left to the reads
+      // above, which give it out only once the file has ended, as the file's last chunk.
+      if (end === -1 || end - from - 1 > room) return undefined;
       const data = Buffer.allocUnsafeSlow(pendingBytes + (end - from));
       let o = 0;
       for (const p of pending) o += p.copy(data, o);

@@ -89,3 +89,17 @@ test('reader: lines, numbers and offsets at every read size, long lines read who
     }
   }
 });
+
+test('reader: a long last line without its newline is the last chunk, even if the file grows after it was given out', async (t) => {
+  const { appendFileSync } = await import('node:fs');
+  const dir = tempDir(t);
+  const file = join(dir, 'growing.log');
+  writeFileSync(file, 'short\n' + 'x'.repeat(200_000));
+  const got = [];
+  for await (const c of readChunks(file, { chunkBytes: 4096 })) {
+    got.push(c.data.toString());
+    // A collector finishes the line (and writes another) while the consumer works on it.
+    if (!c.data.toString().endsWith('\n')) appendFileSync(file, 'yy\nnext\n');
+  }
+  assert.deepEqual(got.map((s) => s.length), [6, 200_000], 'nothing read after the unterminated last line');
+});
