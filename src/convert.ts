@@ -160,16 +160,15 @@ export function processChunk(chunk: Chunk, conv: LineConverter, visitor: LineVis
       counters.rejects++;
       counters.rejectsByCode.invalid_utf8 = (counters.rejectsByCode.invalid_utf8 ?? 0) + 1;
       visitor.reject(rejectOf('invalid_utf8', 'line is not valid UTF-8', ref, data.subarray(s, e)), ref);
-    } else if (big && e - s >= LAZY_LINE_BYTES && lazyConvert(big, conv, s, e)) {
-      counters.rowLines++;
-      for (const t of conv.tables) counters.rows[t]++;
-      visitor.accept(ref, conv.tables, conv.rows);
     } else {
-      let text = data.toString('utf8', s, e);
-      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+      let text: string | undefined;
       let failure: RejectError | undefined;
       try {
-        conv.convert(text);
+        if (!(big && e - s >= LAZY_LINE_BYTES && lazyConvert(big, conv, s, e))) {
+          text = data.toString('utf8', s, e);
+          if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+          conv.convert(text);
+        }
       } catch (err) {
         // A handler bug must not end the run or lose the line: it is a reject like any other.
         failure = err instanceof RejectError ? err : new RejectError('internal', `internal error: ${(err as Error)?.message ?? String(err)}`);
@@ -177,7 +176,7 @@ export function processChunk(chunk: Chunk, conv: LineConverter, visitor: LineVis
       if (failure) {
         counters.rejects++;
         counters.rejectsByCode[failure.code] = (counters.rejectsByCode[failure.code] ?? 0) + 1;
-        visitor.reject(rejectOf(failure.code, failure.message, ref, text), ref);
+        visitor.reject(rejectOf(failure.code, failure.message, ref, text ?? data.toString('utf8', s, e)), ref);
       } else {
         counters.rowLines++;
         for (const t of conv.tables) counters.rows[t]++;
@@ -194,10 +193,10 @@ export function processChunk(chunk: Chunk, conv: LineConverter, visitor: LineVis
 // and their reasons are exactly those of the ordinary path.
 function lazyConvert(big: BigStrings, conv: LineConverter, s: number, e: number): boolean {
   const first = big.size;
-  let text = big.skeleton(s, e);
-  if (text === undefined) return false;
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   try {
+    let text = big.skeleton(s, e);
+    if (text === undefined) return false;
+    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     conv.convert(text, big);
     return true;
   } catch {
