@@ -37,7 +37,7 @@ const builds = revs.map((rev) => {
   process.stderr.write(`building ${sha} ${subject.slice(0, 60)}\n`);
   execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir], { stdio: 'inherit' });
   // The rest of `npm run build` where the revision has it: the precompiled row validators.
-  if (existsSync(join(dir, 'dist', 'build-validators.js'))) execFileSync(process.execPath, [join(dir, 'dist', 'build-validators.js')], { stdio: 'ignore' });
+  for (const p of [['dist', 'build-validators.js'], ['dist', 'tables', 'build-validators.js']]) if (existsSync(join(dir, ...p))) execFileSync(process.execPath, [join(dir, ...p)], { stdio: 'ignore' });
   return { sha, subject, cli: join(dir, 'bin', 'jam-etl.js'), t: { 1: [], 2: [] } };
 });
 

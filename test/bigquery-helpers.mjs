@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { convertToDune } from '../dist/commands/dune.js';
 import { main } from '../dist/cli.js';
-import { schemas, TABLE_NAMES } from '../dist/schema.js';
+import { schemas, TABLE_NAMES } from '../dist/tables/schema.js';
 import { BIN, FIXTURE, readJsonl, ROOT } from './helpers.mjs';
 import { startBigQueryServer } from './servers/bigquery-server.mjs';
 

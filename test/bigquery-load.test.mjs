@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { schemas } from '../dist/schema.js';
-import { CLUSTERING } from '../dist/bigquery/schema-plan.js';
+import { schemas } from '../dist/tables/schema.js';
+import { CLUSTERING } from '../dist/sinks/bigquery/schema-plan.js';
 import { assertSameRows, cli, DATASET, duneRows, LOGS, PROJECT, schemaCreate, sleep, spawnCli, startServer, target, until } from './bigquery-helpers.mjs';
 import { envelope, needsShared, tempDir } from './helpers.mjs';
 

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileIdentity, insertIdOf } from '../dist/bigquery/identity.js';
-import { LineConverter } from '../dist/convert.js';
+import { fileIdentity, insertIdOf } from '../dist/sinks/bigquery/identity.js';
+import { LineConverter } from '../dist/telemetry/convert.js';
 import { assertSameRows, cli, DATASET, duneRows, insertAlls, LOGS, schemaCreate, sleep, spawnCli, startServer, TABLE_NAMES, target, until } from './bigquery-helpers.mjs';
 import { envelope, needsShared, readJsonl, tempDir } from './helpers.mjs';
 

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { CLUSTERING } from '../dist/bigquery/schema-plan.js';
-import { schemas } from '../dist/schema.js';
+import { CLUSTERING } from '../dist/sinks/bigquery/schema-plan.js';
+import { schemas } from '../dist/tables/schema.js';
 import { cli, DATASET, mutations, PROJECT, schemaCreate, spawnCli, startServer, TABLE_NAMES, target } from './bigquery-helpers.mjs';
 import { ROOT, tempDir } from './helpers.mjs';
 

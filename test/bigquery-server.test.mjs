@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBigQueryServer } from './servers/bigquery-server.mjs';
-import { makeBigQueryClient } from '../dist/bigquery/client.js';
+import { makeBigQueryClient } from '../dist/sinks/bigquery/client.js';
 
 const PROJECT = 'test-project';
 const DATASET = 'crypto_jam';

@@ -4,11 +4,11 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileIdentity, insertIdOf, layoutName } from '../dist/bigquery/identity.js';
-import { backoffMs, classify } from '../dist/bigquery/retry.js';
-import { planTable } from '../dist/bigquery/schema-plan.js';
-import { FileTracker } from '../dist/bigquery/tracker.js';
-import { schemas } from '../dist/schema.js';
+import { fileIdentity, insertIdOf, layoutName } from '../dist/sinks/bigquery/identity.js';
+import { backoffMs, classify } from '../dist/sinks/bigquery/retry.js';
+import { planTable } from '../dist/sinks/bigquery/schema-plan.js';
+import { FileTracker } from '../dist/sinks/bigquery/tracker.js';
+import { schemas } from '../dist/tables/schema.js';
 import { tempDir } from './helpers.mjs';
 
 test('tracker: a position moves past a line only when it and every line before it are acknowledged', () => {

@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { blake2b } from '@noble/hashes/blake2.js';
-import { LAZY_LINE_BYTES, MIN_STRING_BYTES } from '../dist/bigstrings.js';
-import { ChunkSerializer } from '../dist/serialize.js';
+import { LAZY_LINE_BYTES, MIN_STRING_BYTES } from '../dist/telemetry/bigstrings.js';
+import { ChunkSerializer } from '../dist/pipeline/serialize.js';
 import { envelope, needsShared, sample } from './helpers.mjs';
 
 const MB2 = 2 << 20;

@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { startDuneServer } from './servers/dune-server.mjs';
-import { uploadToDune, DuneAuthError, DuneConfigError } from '../dist/dune/upload.js';
-import { DuneClient, DuneApiError, parseRetryAfter } from '../dist/dune/api.js';
-import { duneColumns } from '../dist/schema.js';
+import { uploadToDune, DuneAuthError, DuneConfigError } from '../dist/sinks/dune/upload.js';
+import { DuneClient, DuneApiError, parseRetryAfter } from '../dist/sinks/dune/api.js';
+import { duneColumns } from '../dist/tables/schema.js';
 
 const KEY = 'sk-test-0123456789abcdef';
 const NS = 'jam_team';

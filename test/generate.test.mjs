@@ -1,4 +1,4 @@
-// Tests for `generate` (src/generate.ts): determinism, shapes per message type as in the real
+// Tests for `generate` (src/generate/json-logs.ts): determinism, shapes per message type as in the real
 // fixtures, producer quirks (Go nulls, trimmed nanoseconds, the older envelope format), the
 // preimage hash, file layout, and a toaster-scale smoke run. Run `npx tsc -p .` first.
 import { test } from 'node:test';
@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { blake2b } from '@noble/hashes/blake2.js';
-import { generate, generateLines, MESSAGE_TYPES } from '../dist/generate.js';
+import { generate, generateLines, MESSAGE_TYPES } from '../dist/generate/json-logs.js';
 
 const TINY = { minutes: 3, validators: 6, cores: 2, seed: 7 };
 const HEX32 = /^0x[0-9a-f]{64}$/;

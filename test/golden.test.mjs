@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { convertToDune } from '../dist/commands/dune.js';
-import { blake2b256Hex } from '../dist/handlers/preimages.js';
+import { blake2b256Hex } from '../dist/telemetry/handlers/preimages.js';
 import { FIXTURE, needsShared, readJsonl, tempDir } from './helpers.mjs';
 
 // Our table -> the reference's file name (its workpackagebundles is the contract's workpackages).

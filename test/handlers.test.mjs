@@ -2,12 +2,12 @@
 // format, team resolution, and Go's null lists versus the test vectors' [].
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { LineConverter } from '../dist/convert.js';
-import { normaliseTime, parseMetadata } from '../dist/envelope.js';
-import { ALIASES, handlerFor, HANDLERS } from '../dist/handlers/index.js';
-import { blake2b256Hex } from '../dist/handlers/preimages.js';
-import { RejectError } from '../dist/rejects.js';
-import { TABLE_NAMES } from '../dist/schema.js';
+import { LineConverter } from '../dist/telemetry/convert.js';
+import { normaliseTime, parseMetadata } from '../dist/telemetry/envelope.js';
+import { ALIASES, handlerFor, HANDLERS } from '../dist/telemetry/handlers/index.js';
+import { blake2b256Hex } from '../dist/telemetry/handlers/preimages.js';
+import { RejectError } from '../dist/pipeline/rejects.js';
+import { TABLE_NAMES } from '../dist/tables/schema.js';
 import { needsShared, sample } from './helpers.mjs';
 
 function convert(obj, teams) {
@@ -207,7 +207,7 @@ test('statistics: GP 0.6 test-vector names and GP 0.7.1 records without on-trans
 });
 
 test('row validation (ajv, from schema/*.json): types, NULLABLE, missing and unknown columns', async () => {
-  const { rowValidators, columnsOf } = await import('../dist/schema.js');
+  const { rowValidators, columnsOf } = await import('../dist/tables/schema.js');
   const v = rowValidators().get('assurances');
   const good = { time: '2025-04-29T00:49:42.392650Z', slot: 1, team: 't', sender_id: null, elapsed: null, anchor: '0x', bitfield: '0x01', validator_index: 2, signature: '0x', codec_encoded: null };
   assert.deepEqual(Object.keys(good), columnsOf('assurances').map((c) => c.name));
@@ -224,9 +224,9 @@ test('row validation (ajv, from schema/*.json): types, NULLABLE, missing and unk
 
 test('row validators: the build precompiles them (ajv standalone) and they decide exactly as ajv.compile does', async () => {
   const { readFileSync } = await import('node:fs');
-  const schema = await import('../dist/schema.js');
+  const schema = await import('../dist/tables/schema.js');
   const pre = schema.rowValidators();
-  assert.equal(schema.validatorsSource, 'precompiled', 'npm run build writes dist/validators.generated.cjs for the schemas on disk');
+  assert.equal(schema.validatorsSource, 'precompiled', 'npm run build writes dist/tables/validators.generated.cjs for the schemas on disk');
   const { validators: compiled } = schema.compileRowValidators(schema.rowJsonSchemas());
   let checked = 0;
   for (const table of schema.TABLE_NAMES) {

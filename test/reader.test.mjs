@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { readChunks } from '../dist/reader.js';
+import { readChunks } from '../dist/input/reader.js';
 import { tempDir } from './helpers.mjs';
 
 function reference(buf) {

@@ -1,8 +1,8 @@
 // `jam-etl bigquery [paths...]`: convert .log files and put the rows into BigQuery, by
 // streaming (insertAll, resumable, --follow) or by load jobs (--method load, for backfills).
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { DEFAULT_RETRY } from '../bigquery/retry.js';
-import type { BigQueryRunOptions } from '../bigquery/run-common.js';
+import { DEFAULT_RETRY } from '../sinks/bigquery/retry.js';
+import type { BigQueryRunOptions } from '../sinks/bigquery/run-common.js';
 import { UsageError, describeError } from '../errors.js';
 import { addRunOptions, EXIT_DATA, intArg, report, type CliIO, type RunFlags } from './common.js';
 import { addBigQueryTargetOptions, targetOf, type BigQueryTargetFlags } from './schema.js';
@@ -89,8 +89,8 @@ export function registerBigquery(program: Command, io: CliIO): Command {
     try {
       // Loaded here, not at start-up: the Google client costs ~0.1 s to import, which every
       // other command (jam-etl dune above all) would pay for nothing.
-      const { loadToBigQuery } = await import('../bigquery/load.js');
-      const { streamToBigQuery } = await import('../bigquery/stream.js');
+      const { loadToBigQuery } = await import('../sinks/bigquery/load.js');
+      const { streamToBigQuery } = await import('../sinks/bigquery/stream.js');
       const s = o.method === 'load' ? await loadToBigQuery(opts) : await streamToBigQuery(opts);
       const refused = typeof s.rows_refused_total === 'number' ? s.rows_refused_total : 0;
       const incomplete = s.interrupted === true && !o.follow;
@@ -104,7 +104,7 @@ export function registerBigquery(program: Command, io: CliIO): Command {
       if (incomplete) code = EXIT_DATA;
       io.setExitCode(code);
     } catch (e) {
-      const { RunIncompleteError } = await import('../bigquery/run-common.js');
+      const { RunIncompleteError } = await import('../sinks/bigquery/run-common.js');
       if (!(e instanceof RunIncompleteError)) throw e;
       io.stderr(`jam-etl: ${describeError(e)}\n`);
       io.setExitCode(EXIT_DATA);

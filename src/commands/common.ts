@@ -1,7 +1,7 @@
 // What every command's commander wiring shares: exit codes, output, the run flags that the
 // converting commands (dune, bigquery) have in common, and the end-of-run report.
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { formatSummary, type RunSummary } from '../report.js';
+import { formatSummary, type RunSummary } from '../pipeline/summary.js';
 
 export const EXIT_OK = 0;
 export const EXIT_DATA = 1;

@@ -2,9 +2,9 @@
 // tables from the JSONL export through Dune's uploads API.
 import { type Command, Option } from 'commander';
 import { ConfigError } from '../errors.js';
-import { startProgress } from '../report.js';
-import { isTableName, TABLE_NAMES, type TableName } from '../schema.js';
-import { DuneAuthError, DuneConfigError, uploadToDune, type UploadSummary } from '../dune/upload.js';
+import { startProgress } from '../pipeline/summary.js';
+import { isTableName, TABLE_NAMES, type TableName } from '../tables/schema.js';
+import { DuneAuthError, DuneConfigError, uploadToDune, type UploadSummary } from '../sinks/dune/upload.js';
 import { EXIT_DATA, EXIT_OK, intArg, type CliIO } from './common.js';
 
 export interface UploadFlags {

@@ -2,16 +2,16 @@
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { type Command, Option } from 'commander';
-import { addCounters, newCounters } from '../convert.js';
-import { runPipeline } from '../pipeline.js';
-import { listLogFiles } from '../reader.js';
-import { startProgress, summarise, type RunSummary } from '../report.js';
-import { ALIASES, HANDLERS } from '../handlers/index.js';
-import { defaultWorkers } from '../pipeline.js';
+import { addCounters, newCounters } from '../telemetry/convert.js';
+import { runPipeline } from '../pipeline/pipeline.js';
+import { listLogFiles } from '../input/reader.js';
+import { startProgress, summarise, type RunSummary } from '../pipeline/summary.js';
+import { ALIASES, HANDLERS } from '../telemetry/handlers/index.js';
+import { defaultWorkers } from '../pipeline/pipeline.js';
 import { addRunOptions, EXIT_DATA, intArg, report, type CliIO, type RunFlags } from './common.js';
 import { addUploadOptions, registerDuneUpload, runUpload, type UploadFlags } from './dune-upload.js';
-import { JsonlSink } from '../sinks/jsonl.js';
-import { loadTeams } from '../teams.js';
+import { JsonlSink } from '../sinks/jsonl/jsonl.js';
+import { loadTeams } from '../telemetry/teams.js';
 
 export interface DuneConvertOptions {
   paths: string[];

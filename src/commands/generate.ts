@@ -1,7 +1,7 @@
 // `jam-etl generate`: deterministic, realistic sample telemetry (what logs/ ships, what the
 // benchmark runs on) written as the collector's HHMM.log files.
 import { type Command, Option } from 'commander';
-import { generate } from '../generate.js';
+import { generate } from '../generate/json-logs.js';
 import { ConfigError } from '../errors.js';
 import { EXIT_OK, intArg, type CliIO } from './common.js';
 

@@ -40,13 +40,13 @@ export function registerSchema(program: Command, io: CliIO): Command {
   addBigQueryTargetOptions(create).action(async (o: BigQueryTargetFlags & { dryRun: boolean; json: boolean; schemaDir?: string }) => {
     try {
       // Loaded lazily: see commands/bigquery.ts.
-      const { createSchema, formatPlan } = await import('../bigquery/schema-plan.js');
+      const { createSchema, formatPlan } = await import('../sinks/bigquery/schema-plan.js');
       const r = await createSchema({ ...targetOf(o), dryRun: o.dryRun, ...(o.schemaDir ? { schemaDir: o.schemaDir } : {}) });
       if (o.json) io.stdout(JSON.stringify({ ...r.plan, dry_run: o.dryRun, applied: r.applied }, null, 2) + '\n');
       else io.stdout(formatPlan(r.plan, { dryRun: o.dryRun, applied: r.applied }) + '\n');
       io.setExitCode(EXIT_OK);
     } catch (e) {
-      const { formatPlan, SchemaConflictError } = await import('../bigquery/schema-plan.js');
+      const { formatPlan, SchemaConflictError } = await import('../sinks/bigquery/schema-plan.js');
       if (!(e instanceof SchemaConflictError)) throw e;
       if (o.json && e.plan) io.stdout(JSON.stringify({ ...e.plan, dry_run: o.dryRun, applied: false }, null, 2) + '\n');
       else if (e.plan) io.stdout(formatPlan(e.plan, { dryRun: o.dryRun, applied: false }) + '\n');

@@ -1,0 +1,297 @@
+// The streaming reader: finds the .log files (sorted: the collector's YYYY/MM/DD/HHMM.log paths
+// sort in time order) and cuts each into chunks of whole lines, so memory stays flat whatever
+// the input size, while lines of tens of megabytes still arrive whole.
+import { open, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ConfigError, describeError } from '../errors.js';
+
+export interface InputFile {
+  path: string;
+  size: number;
+}
+
+/** Expands files and folders (recursively, `*.log`) into a sorted, de-duplicated list. */
+export async function listLogFiles(paths: readonly string[]): Promise<InputFile[]> {
+  const found = new Map<string, number>();
+  async function walk(dir: string): Promise<void> {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (e) {
+      throw new ConfigError(`cannot read folder ${dir}: ${describeError(e)}`);
+    }
+    for (const ent of entries) {
+      const p = join(dir, ent.name);
+      if (ent.isDirectory()) await walk(p);
+      else if (ent.name.endsWith('.log') && (ent.isFile() || ent.isSymbolicLink())) {
+        const st = await stat(p).catch(() => undefined);
+        if (st?.isFile()) found.set(p, st.size);
+      }
+    }
+  }
+  for (const p of paths) {
+    let st;
+    try {
+      st = await stat(p);
+    } catch (e) {
+      throw new ConfigError(`input not found: ${p} (${(e as NodeJS.ErrnoException).code ?? describeError(e)})`);
+    }
+    if (st.isDirectory()) await walk(p);
+    else if (st.isFile()) found.set(p, st.size);
+    else throw new ConfigError(`input is neither a file nor a folder: ${p}`);
+  }
+  return [...found]
+    .map(([path, size]) => ({ path, size }))
+    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** A run of whole lines of one file. */
+export interface Chunk {
+  file: string;
+  /** Line number (1-based) of the first line in `data`. */
+  startLine: number;
+  /** Byte offset of `data` in the file. */
+  startOffset: number;
+  /** Whole lines, each ending in \n except possibly the file's last one. */
+  data: Buffer;
+  /** Lines in `data` (a last line without \n counts). */
+  lines: number;
+  /** Set instead of data for a line longer than maxLineBytes: its first bytes and its size. */
+  overlong?: { head: Buffer; bytes: number; terminated: boolean };
+  /**
+   * True when nothing but `data` uses its ArrayBuffer any more (not Node's shared pool, and the
+   * reader keeps no view of it): a consumer may transfer it to another thread instead of copying.
+   */
+  owned?: boolean;
+}
+
+export interface ReadOptions {
+  /** Bytes read at a time; chunks are about this size. */
+  chunkBytes?: number;
+  /** Longest line kept whole; a longer one becomes a `line_too_long` reject. */
+  maxLineBytes?: number;
+  /** Where to start in the file (resume): byte offset and the line number found there. */
+  start?: { offset: number; line: number };
+}
+
+export const DEFAULT_CHUNK_BYTES = 1 << 20;
+export const DEFAULT_MAX_LINE_BYTES = 64 << 20;
+const OVERLONG_HEAD_BYTES = 64 << 10;
+
+/** Number of \n in buf. */
+export function countLines(buf: Buffer): number {
+  let n = 0;
+  for (let i = buf.indexOf(10); i !== -1; i = buf.indexOf(10, i + 1)) n++;
+  return n;
+}
+
+/** Streams one file as chunks of whole lines. */
+export async function* readChunks(file: string, opts: ReadOptions = {}): AsyncGenerator<Chunk> {
+  const maxLine = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+  // Lines are measured only where they cross a read; reads no longer than the limit make every
+  // over-long line cross one.
+  const chunkBytes = Math.min(opts.chunkBytes ?? DEFAULT_CHUNK_BYTES, maxLine);
+  let fh;
+  try {
+    fh = await open(file, 'r');
+  } catch (e) {
+    throw new ConfigError(`cannot open ${file}: ${describeError(e)}`);
+  }
+  // The next read is always under way while the consumer works on the current chunk, so reading
+  // overlaps converting. Every read gets a buffer of its own (a chunk's bytes stay valid however
+  // long the consumer keeps them), and a short unfinished line is copied to the front of the next
+  // buffer before the read lands behind it: the lines that straddle two reads cost one small copy
+  // instead of concatenating the whole chunk.
+  let inflight: Promise<{ buf: Buffer; pre: number; n: number }> | undefined;
+  try {
+    let pos = opts.start?.offset ?? 0;
+    let line = opts.start?.line ?? 1;
+    // The line still looking for its \n: its pieces, size and start; once it is longer than
+    // maxLine only its head is kept and the rest is counted.
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    let pendingStart = pos;
+    let overlongHead: Buffer | undefined;
+    const addPending = (piece: Buffer): void => {
+      pendingBytes += piece.length;
+      if (overlongHead) return;
+      pending.push(piece);
+      if (pendingBytes > maxLine) {
+        overlongHead = Buffer.concat(pending).subarray(0, OVERLONG_HEAD_BYTES);
+        pending = [];
+      }
+    };
+    const overlong = (bytes: number, terminated: boolean): Chunk => ({
+      file, startLine: line, startOffset: pendingStart, data: Buffer.alloc(0), lines: 1,
+      overlong: { head: overlongHead ?? Buffer.concat(pending).subarray(0, OVERLONG_HEAD_BYTES), bytes, terminated },
+    });
+    // Whether a chunk may be transferred (see Chunk.owned): a buffer of a read, once no pending
+    // piece is a view of it; a joined buffer, unless it came from the shared pool.
+    const readBufOwned = (b: Buffer): boolean => !pending.some((p) => p.buffer === b.buffer);
+    const joinedOwned = (b: Buffer): boolean => b.byteOffset === 0 && b.byteLength === b.buffer.byteLength;
+    const startRead = (): void => {
+      // Only a short pending line is copied ahead (a long one would be copied again and again);
+      // a long one stays in pieces, joined once when its \n arrives.
+      const pre = !overlongHead && pendingBytes > 0 && pendingBytes <= chunkBytes ? pendingBytes : 0;
+      // Never from the shared pool, so a chunk's ArrayBuffer can be handed to a worker thread.
+      const buf = Buffer.allocUnsafeSlow(pre + chunkBytes);
+      if (pre > 0) {
+        let o = 0;
+        for (const p of pending) o += p.copy(buf, o);
+        // From here on the pending line lives in the new buffer only.
+        pending = [buf.subarray(0, pre)];
+      }
+      const at = pos;
+      const p = fh!.read(buf, pre, chunkBytes, at).then(
+        ({ bytesRead }) => ({ buf, pre, n: bytesRead }),
+        (e: unknown) => {
+          throw new ConfigError(`cannot read ${file}: ${describeError(e)}`);
+        },
+      );
+      // Awaited below; this only keeps an abandoned read's failure from being unhandled.
+      p.catch(() => {});
+      inflight = p;
+    };
+    // A line longer than one read: rather than gathering it read by read and joining the pieces
+    // (twice its size at once, and as much garbage), look ahead for its \n with one reused buffer,
+    // then read the rest of it once into a buffer of its exact size. Undefined when it is longer
+    // than maxLine: the reads above then keep its head and count the rest.
+    let scratch: Buffer | undefined;
+    let lookedAhead = -1; // the start of the last line looked ahead for (not again: over-long or unterminated)
+    const readLongLine = async (): Promise<Chunk | undefined> => {
+      lookedAhead = pendingStart;
+      scratch ??= Buffer.allocUnsafeSlow(chunkBytes);
+      const from = pos;
+      const room = maxLine - pendingBytes;
+      let at = from;
+      let end = -1;
+      for (;;) {
+        const { bytesRead } = await fh!.read(scratch, 0, scratch.length, at);
+        if (bytesRead === 0) break;
+        const i = scratch.subarray(0, bytesRead).indexOf(10);
+        if (i !== -1) {
+          end = at + i + 1;
+          break;
+        }
+        at += bytesRead;
+        if (at - from > room) return undefined;
+      }
+      // A last line without its \n (a collector may still be writing it) is left to the reads
+      // above, which give it out only once the file has ended, as the file's last chunk.
+      if (end === -1 || end - from - 1 > room) return undefined;
+      const data = Buffer.allocUnsafeSlow(pendingBytes + (end - from));
+      let o = 0;
+      for (const p of pending) o += p.copy(data, o);
+      while (o < data.length) {
+        const { bytesRead } = await fh!.read(data, o, data.length - o, from + o - pendingBytes);
+        if (bytesRead === 0) throw new ConfigError(`${file} became shorter while it was read`);
+        o += bytesRead;
+      }
+      const c: Chunk = { file, startLine: line, startOffset: pendingStart, data, lines: 1, owned: true };
+      pos = end;
+      pending = [];
+      pendingBytes = 0;
+      pendingStart = end;
+      return c;
+    };
+    startRead();
+    for (;;) {
+      const { buf, pre, n } = await inflight!;
+      inflight = undefined;
+      if (n === 0) break;
+      const data = buf.subarray(pre, pre + n);
+      const readAt = pos;
+      pos += n;
+      const last = data.lastIndexOf(10);
+      if (last === -1) {
+        if (pre > 0) {
+          // The pending line and this read are already side by side in buf.
+          pending = [];
+          pendingBytes = 0;
+          addPending(buf.subarray(0, pre + n));
+        } else {
+          addPending(data);
+        }
+        const whole = !overlongHead && pendingBytes > chunkBytes && lookedAhead !== pendingStart ? await readLongLine() : undefined;
+        startRead();
+        if (whole) {
+          yield whole;
+          line += 1;
+        }
+        continue;
+      }
+      let from = 0;
+      let lead: Buffer | undefined; // the pending line, completed by this read
+      let leadInBuf = false; // ... and already in front of data in buf
+      if (pendingBytes > 0 || overlongHead) {
+        const first = data.indexOf(10);
+        if (overlongHead || pendingBytes + first > maxLine) {
+          const c = overlong(pendingBytes + first, true);
+          from = first + 1;
+          pending = [];
+          pendingBytes = 0;
+          overlongHead = undefined;
+          const body = data.subarray(from, last + 1);
+          const tail = data.subarray(last + 1);
+          pendingStart = readAt + last + 1;
+          if (tail.length > 0) addPending(tail);
+          startRead();
+          yield c;
+          line += 1;
+          if (body.length > 0) {
+            const lines = countLines(body);
+            yield { file, startLine: line, startOffset: readAt + from, data: body, lines, owned: readBufOwned(buf) };
+            line += lines;
+          }
+          continue;
+        }
+        if (pre > 0) leadInBuf = true;
+        else {
+          pending.push(data.subarray(0, first + 1));
+          lead = Buffer.concat(pending);
+        }
+        from = first + 1;
+        pending = [];
+        pendingBytes = 0;
+        overlongHead = undefined;
+      }
+      let out: Buffer;
+      let startOffset: number;
+      if (leadInBuf) {
+        out = buf.subarray(0, pre + last + 1);
+        startOffset = pendingStart;
+      } else if (lead) {
+        // A long line joined from pieces goes out as a chunk of its own: the body after it is
+        // not copied again.
+        out = lead;
+        startOffset = pendingStart;
+      } else {
+        out = data.subarray(from, last + 1);
+        startOffset = readAt + from;
+      }
+      const body = lead ? data.subarray(from, last + 1) : undefined;
+      pendingStart = readAt + last + 1;
+      if (last + 1 < n) addPending(data.subarray(last + 1));
+      startRead();
+      if (out.length > 0) {
+        const lines = countLines(out);
+        yield { file, startLine: line, startOffset, data: out, lines, owned: lead ? joinedOwned(lead) : readBufOwned(buf) };
+        line += lines;
+      }
+      if (body && body.length > 0) {
+        const lines = countLines(body);
+        yield { file, startLine: line, startOffset: readAt + from, data: body, lines, owned: readBufOwned(buf) };
+        line += lines;
+      }
+    }
+    if (overlongHead) yield overlong(pendingBytes, false);
+    else if (pendingBytes > 0) {
+      const data = Buffer.concat(pending);
+      yield { file, startLine: line, startOffset: pendingStart, data, lines: 1, owned: joinedOwned(data) };
+    }
+  } finally {
+    // Never close the file under a read that is still running.
+    if (inflight) await inflight.catch(() => {});
+    await fh.close();
+  }
+}

@@ -1,0 +1,139 @@
+// Turns a chunk of lines into JSONL bytes per table plus reject lines: the unit of work that
+// runs either inline or in a worker thread, so both give byte-identical output.
+import { BigStrings, LAZY_LINE_BYTES } from '../telemetry/bigstrings.js';
+import type { TeamMap } from '../telemetry/envelope.js';
+import { LineConverter, newCounters, processChunk, type Counters } from '../telemetry/convert.js';
+import type { Chunk } from '../input/reader.js';
+import { TABLE_NAMES, type Row, type TableName } from '../tables/schema.js';
+
+export interface SerializedChunk {
+  /**
+   * Whole JSONL lines per table, in input order; each Buffer owns its whole ArrayBuffer, except
+   * for a chunk with huge lines, whose tables may come in pieces that are views of the chunk's
+   * data (BigStrings#splice).
+   */
+  tables: [TableName, Buffer | Buffer[]][];
+  rejects: Buffer;
+  counters: Counters;
+  /** Long strings of huge lines copied from the input instead of re-serialised (src/bigstrings.ts). */
+  spliced: number;
+}
+
+const TABLE_INDEX = new Map<TableName, number>(TABLE_NAMES.map((t, i) => [t, i]));
+const EMPTY = Buffer.alloc(0);
+const NL = 10;
+const SEPARATOR = Buffer.from(',{"');
+
+/**
+ * The string's UTF-8 bytes in a Buffer that is the only user of its ArrayBuffer (never a slice
+ * of Node's shared pool), so it can move to another thread uncopied: Buffer.from gives a string
+ * of 4 KiB or more an ArrayBuffer of its own; a shorter one (from the pool) is copied out.
+ */
+function ownBytes(s: string): Buffer {
+  const b = Buffer.from(s);
+  if (b.byteOffset === 0 && b.buffer.byteLength === b.length) return b;
+  const own = Buffer.allocUnsafeSlow(b.length);
+  b.copy(own);
+  return own;
+}
+
+// rowsToJsonl stringifies rows in batches of about this many characters. V8 returns a longer
+// JSON.stringify result as a rope of 16 KB parts that must be flattened before it can be encoded,
+// and encoding a large string costs more per byte than a small one that is still in the cache:
+// one call per table per chunk spent ~40 % of its time on that; ~16 KB batches written into one
+// reused buffer halve it. Batches, not rows: a call per row costs more than it saves.
+const BATCH_CHARS = 16 << 10;
+let scratch = Buffer.allocUnsafeSlow(2 << 20);
+
+/**
+ * The JSONL of rows. `JSON.stringify(batch)` is `[` + the rows' JSON joined by `,` + `]`; the
+ * batches are encoded one after the other into a reused buffer, each batch's `[` written over
+ * the previous one's `]` and turned into \n. Inside a batch only the separators change to \n;
+ * they are found as `,{"` followed by a key's first character. That pattern cannot occur inside
+ * a string: a `"` inside one is escaped (preceded by `\`, not `{`), so that `"` would have to
+ * close the string, and a closing quote is followed by `,`, `}`, `]` or `:`, never by a key's
+ * first character. Rows are flat (every column is a scalar), so every `{` outside a string starts
+ * a row. Returns a Buffer of its own (it may move to another thread).
+ */
+export function rowsToJsonl(rows: readonly Row[]): Buffer {
+  let end = 0; // bytes written; the last one is the latest batch's ]
+  let batch = 16; // rows per batch, adapted to BATCH_CHARS
+  for (let i = 0; i < rows.length; ) {
+    const n = Math.min(batch, rows.length - i);
+    const json = JSON.stringify(n === rows.length ? rows : rows.slice(i, i + n));
+    const at = i === 0 ? 0 : end - 1; // over the previous ]
+    const room = at + json.length * 3; // UTF-8 takes at most 3 bytes per UTF-16 unit
+    if (scratch.length < room) {
+      const bigger = Buffer.allocUnsafeSlow(Math.max(room, scratch.length * 2));
+      scratch.copy(bigger, 0, 0, end);
+      scratch = bigger;
+    }
+    const written = scratch.write(json, at);
+    if (i > 0) scratch[at] = NL;
+    end = at + written;
+    const b = scratch.subarray(at, end);
+    const last = b.length - 1;
+    for (let k = b.indexOf(SEPARATOR); k !== -1 && k < last; k = b.indexOf(SEPARATOR, k + 3)) {
+      const c = b[k + 3];
+      // not , } ] :
+      if (c !== 0x2c && c !== 0x7d && c !== 0x5d && c !== 0x3a) b[k] = NL;
+    }
+    i += n;
+    batch = Math.max(1, Math.min(4096, Math.round((n * BATCH_CHARS) / json.length)));
+  }
+  if (end === 0) return EMPTY;
+  scratch[end - 1] = NL; // the last ]
+  const out = Buffer.allocUnsafeSlow(end - 1); // without the first [
+  scratch.copy(out, 0, 1, end);
+  // A huge table (one huge line) does not keep its size in the scratch buffer.
+  if (scratch.length > 16 << 20) scratch = Buffer.allocUnsafeSlow(2 << 20);
+  return out;
+}
+
+export class ChunkSerializer {
+  private readonly conv: LineConverter;
+
+  /**
+   * `bigStrings: false` converts huge lines the ordinary way (with every string copy): the
+   * output is the same bytes, only slower and larger in memory (the tests compare the two).
+   */
+  constructor(
+    teams?: TeamMap,
+    private readonly opts: { bigStrings?: boolean } = {},
+  ) {
+    this.conv = new LineConverter(teams);
+  }
+
+  run(chunk: Chunk): SerializedChunk {
+    // Rows are collected per table (they are fresh objects per line) and serialised at the end.
+    const byTable: Row[][] = TABLE_NAMES.map(() => []);
+    const rejects: string[] = [];
+    const counters = newCounters();
+    // A chunk that can hold a huge line: such lines skip their string copies (src/bigstrings.ts).
+    const big = this.opts.bigStrings !== false && chunk.data.length >= LAZY_LINE_BYTES ? new BigStrings(chunk.data) : undefined;
+    processChunk(
+      chunk,
+      this.conv,
+      {
+        accept(_ref, tables, rows) {
+          for (let i = 0; i < rows.length; i++) byTable[TABLE_INDEX.get(tables[i]!)!]!.push(rows[i]!);
+        },
+        reject(rec) {
+          rejects.push(JSON.stringify(rec));
+        },
+      },
+      counters,
+      big,
+    );
+    // The converter's arrays still hold the chunk's last line; a line can be tens of megabytes.
+    this.conv.release();
+    const tables: [TableName, Buffer | Buffer[]][] = [];
+    for (let t = 0; t < TABLE_NAMES.length; t++) {
+      const rows = byTable[t]!;
+      if (rows.length === 0) continue;
+      const jsonl = rowsToJsonl(rows);
+      tables.push([TABLE_NAMES[t]!, big?.size ? big.splice(jsonl) : jsonl]);
+    }
+    return { tables, rejects: rejects.length ? ownBytes(rejects.join('\n') + '\n') : EMPTY, counters, spliced: big?.size ?? 0 };
+  }
+}
