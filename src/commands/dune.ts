@@ -4,7 +4,7 @@ import { ConfigError } from '../errors.js';
 import { type Command, Option } from 'commander';
 import { addCounters, newCounters } from '../telemetry/convert.js';
 import { runPipeline } from '../pipeline/pipeline.js';
-import { listLogFiles } from '../input/reader.js';
+import { listLogFiles } from '../input/list.js';
 import { startProgress, summarise, type RunSummary } from '../pipeline/summary.js';
 import { ALIASES, HANDLERS } from '../telemetry/handlers/index.js';
 import { defaultWorkers } from '../pipeline/pipeline.js';

@@ -6,7 +6,8 @@ import { runInNewContext } from 'node:vm';
 import { Worker } from 'node:worker_threads';
 import type { Counters } from '../telemetry/convert.js';
 import type { TeamMap } from '../telemetry/envelope.js';
-import { readChunks, type Chunk, type InputFile, type ReadOptions } from '../input/reader.js';
+import type { InputFile } from '../input/list.js';
+import { readChunks, type Chunk, type ReadOptions } from '../input/reader.js';
 import type { TableName } from '../tables/schema.js';
 import { ChunkSerializer } from './serialize.js';
 

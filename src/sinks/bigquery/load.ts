@@ -11,7 +11,7 @@ import type { BigQuery, Job, JobMetadata } from '@google-cloud/bigquery';
 import pLimit from 'p-limit';
 import { ConfigError, describeError } from '../../errors.js';
 import { LineConverter, newCounters, processChunk } from '../../telemetry/convert.js';
-import { listLogFiles } from '../../input/reader.js';
+import { listLogFiles } from '../../input/list.js';
 import { startProgress, summarise, type RunSummary } from '../../pipeline/summary.js';
 import { isTableName, TABLE_NAMES, type TableName } from '../../tables/schema.js';
 import { JsonlSink } from '../jsonl/jsonl.js';

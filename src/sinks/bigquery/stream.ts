@@ -3,7 +3,7 @@
 // --follow keep polling for appended lines and new files until asked to stop.
 import { ConfigError } from '../../errors.js';
 import { LineConverter, newCounters, processChunk, type LineVisitor } from '../../telemetry/convert.js';
-import { listLogFiles, type InputFile } from '../../input/reader.js';
+import { listLogFiles, type InputFile } from '../../input/list.js';
 import { startProgress, summarise, type RunSummary } from '../../pipeline/summary.js';
 import { TABLE_NAMES, type TableName } from '../../tables/schema.js';
 import { BigQueryStreamSink, rowBytes, type InsertAll, type InsertError } from './sink.js';
