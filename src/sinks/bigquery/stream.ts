@@ -200,6 +200,7 @@ export class BigQueryStreamDestination implements Sink {
       state.deletePosition(id);
     }
     state.setWatermark(watermark);
+    this.save();
   }
 
   async commit(): Promise<SinkResult> {
