@@ -10,7 +10,7 @@ import { fileIdentity, layoutName } from '../input/identity.js';
 import { Follower, SETTLE_MS } from '../input/follow.js';
 import { readChunks, type Chunk } from '../input/reader.js';
 import type { FilePosition, ResumePositions, Sink, SinkBatch, SinkResult } from '../sinks/sink.js';
-import { startConverter, usefulWorkers, type ChunkOutput } from './pipeline.js';
+import { startConverter, usefulWorkers, type ChunkConverter, type ChunkOutput } from './pipeline.js';
 import { startProgress, summarise, type RunSummary } from './summary.js';
 
 export interface RunToSinkOptions {
@@ -109,20 +109,27 @@ export async function runToSink(sink: Sink, opts: RunToSinkOptions): Promise<Run
   let wrote = false;
   let lastCheckpoint = performance.now();
   const stopping = (): boolean => !!signal?.aborted;
+  let filesSeen = 0;
   const follower = follow ? new Follower(opts.paths, { ...(positions.watermark ? { watermark: positions.watermark } : {}), settleMs }) : undefined;
-  const initial = firstListing ?? (await follower!.poll());
+  let initial: InputFile[];
+  let conv: ChunkConverter<BatchMeta>;
+  try {
+    initial = firstListing ?? (await follower!.poll());
+    conv = startConverter<BatchMeta>(
+      {
+        workers: usefulWorkers(opts.workers, follow ? undefined : initial.map((f) => f.size), opts.chunkBytes),
+        ...(opts.teams ? { teams: opts.teams } : {}),
+        ...(sink.rowRefs ? { rowRefs: true } : {}),
+        read: { ...(opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {}), ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}) },
+      },
+      (o, m) => deliver(o, m),
+    );
+  } catch (e) {
+    await sink.abort();
+    throw e;
+  }
   const workers = usefulWorkers(opts.workers, follow ? undefined : initial.map((f) => f.size), opts.chunkBytes);
   const progress = startProgress(opts.command, initial.reduce((a, f) => a + f.size, 0), opts.progress);
-
-  const conv = startConverter<BatchMeta>(
-    {
-      workers,
-      ...(opts.teams ? { teams: opts.teams } : {}),
-      ...(sink.rowRefs ? { rowRefs: true } : {}),
-      read: { ...(opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {}), ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}) },
-    },
-    (o, m) => deliver(o, m),
-  );
 
   async function deliver(o: ChunkOutput, m: BatchMeta): Promise<void> {
     const batch: SinkBatch = { fileId: m.fileId, path: m.path, start: m.start, end: m.end, tables: o.tables, rejects: o.rejects, counters: o.counters };
@@ -159,7 +166,10 @@ export async function runToSink(sink: Sink, opts: RunToSinkOptions): Promise<Run
       ids.set(f.path, id);
     }
     const owner = owners.get(id);
-    if (owner === undefined) owners.set(id, f.path);
+    if (owner === undefined) {
+      owners.set(id, f.path);
+      filesSeen++;
+    }
     else if (owner !== f.path) {
       // A copy of a file already read (same layout name and first line): the same file.
       if (!complete.has(f.path)) {
@@ -282,7 +292,7 @@ export async function runToSink(sink: Sink, opts: RunToSinkOptions): Promise<Run
     pendingLines += p.lines;
     pendingBytes += p.bytes;
   }
-  const files = follow ? owners.size + behindWatermark : initial.length;
+  const files = follow ? filesSeen + behindWatermark : initial.length;
   const sinkResult: SinkResult = result ?? { tables: [] };
   const summary = summarise(opts.command, files, totals, (performance.now() - t0) / 1000, {
     ...(sinkResult.extra ?? {}),
