@@ -6,7 +6,7 @@ import { stat } from 'node:fs/promises';
 import type { TeamMap } from '../telemetry/envelope.js';
 import { addCounters, newCounters, rejectOf, type Counters } from '../telemetry/convert.js';
 import { listLogFiles, type InputFile } from '../input/list.js';
-import { fileIdentity, layoutName } from '../input/identity.js';
+import { fileIdentity, identityFromStart, layoutName } from '../input/identity.js';
 import { Follower, SETTLE_MS } from '../input/follow.js';
 import { readChunks, type Chunk } from '../input/reader.js';
 import type { FilePosition, ResumePositions, Sink, SinkBatch, SinkResult } from '../sinks/sink.js';
@@ -152,8 +152,31 @@ export async function runToSink(sink: Sink, opts: RunToSinkOptions): Promise<Run
     return !!st && Date.now() - st.mtimeMs < settleMs;
   };
 
+  // A sink that holds no position (the JSONL export) reads every file from its start: the
+  // identity then comes from the first chunk instead of a read of its own.
+  const lazyIds = !follow && positions.size === 0 && !positions.watermark;
+
+  /** The file's identity is known: false when it is a copy of a file already read. */
+  function own(f: InputFile, id: string): boolean {
+    const owner = owners.get(id);
+    if (owner === undefined) {
+      owners.set(id, f.path);
+      filesSeen++;
+      return true;
+    }
+    if (owner === f.path) return true;
+    // A copy of a file already read (same layout name and first line): the same file.
+    if (!complete.has(f.path)) {
+      duplicates++;
+      note(`${f.path} is a copy of ${owner}; read once`);
+      complete.add(f.path);
+    }
+    return false;
+  }
+
   /** Reads what is new in one file. */
   async function pump(f: InputFile): Promise<void> {
+    if (lazyIds) return pumpFromStart(f);
     let id = ids.get(f.path);
     if (!id) {
       if (positions.watermark && isLayout(f.path) && layoutName(f.path) <= positions.watermark) {
@@ -165,20 +188,7 @@ export async function runToSink(sink: Sink, opts: RunToSinkOptions): Promise<Run
       if (!id) return; // empty, or its first line is still being written
       ids.set(f.path, id);
     }
-    const owner = owners.get(id);
-    if (owner === undefined) {
-      owners.set(id, f.path);
-      filesSeen++;
-    }
-    else if (owner !== f.path) {
-      // A copy of a file already read (same layout name and first line): the same file.
-      if (!complete.has(f.path)) {
-        duplicates++;
-        note(`${f.path} is a copy of ${owner}; read once`);
-        complete.add(f.path);
-      }
-      return;
-    }
+    if (!own(f, id)) return;
     let cur = cursors.get(id);
     if (!cur) {
       cur = positions.get(id) ?? { offset: 0, line: 1 };
@@ -199,8 +209,28 @@ export async function runToSink(sink: Sink, opts: RunToSinkOptions): Promise<Run
       return;
     }
     complete.delete(f.path);
+    await readFrom(f, id, cur);
+  }
+
+  /** A file read whole from its start, its identity taken from its first chunk. */
+  async function pumpFromStart(f: InputFile): Promise<void> {
+    if (f.size === 0) {
+      complete.add(f.path);
+      return;
+    }
+    await readFrom(f, undefined, { offset: 0, line: 1 });
+  }
+
+  /** Reads a file from `from` to its end (or to a last line held back). */
+  async function readFrom(f: InputFile, knownId: string | undefined, from: FilePosition): Promise<void> {
+    let id = knownId;
     let held = false;
-    for await (const chunk of readChunks(f.path, { start: cur, ...(opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {}), ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}) })) {
+    for await (const chunk of readChunks(f.path, { start: from, ...(opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {}), ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}) })) {
+      if (id === undefined) {
+        id = identityFromStart(f.path, chunk.overlong ? chunk.overlong.head : chunk.data);
+        if (id === undefined || !own(f, id)) return;
+        ids.set(f.path, id);
+      }
       const start = { offset: chunk.startOffset, line: chunk.startLine };
       const end = endOf(chunk);
       const bytes = chunk.overlong ? chunk.overlong.bytes : chunk.data.length;
