@@ -311,7 +311,12 @@ export async function runToSink(sink: Sink, opts: RunToSinkOptions): Promise<Run
   progress.stop();
   if (failure !== undefined || (stopped && !sink.resumable)) {
     aborted = true;
-    await sink.abort();
+    try {
+      await sink.abort();
+    } catch (e) {
+      // The run's own failure is the one to report; without one, the abort's.
+      if (failure === undefined) throw e;
+    }
     if (failure !== undefined) throw failure;
   } else {
     result = await sink.commit();
