@@ -1,6 +1,7 @@
 // What `jam-etl bigquery` needs in both methods (stream, load): options, the destination check,
 // the append-only rejects log, and reading one file's lines from a resume position.
-import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { makeDirs } from '../../fsutil.js';
+import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { BigQuery } from '@google-cloud/bigquery';
@@ -82,7 +83,7 @@ export class RejectsLog {
   write(rec: RejectRecord): void {
     try {
       if (this.fd === undefined) {
-        mkdirSync(dirname(this.path), { recursive: true });
+        makeDirs(dirname(this.path), 'rejects folder');
         this.fd = openSync(this.path, 'a');
       }
       const buf = Buffer.from(JSON.stringify(rec) + '\n');

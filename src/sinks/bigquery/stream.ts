@@ -19,7 +19,7 @@ export async function streamToBigQuery(opts: BigQueryRunOptions): Promise<RunSum
   const t0 = performance.now();
   const note = opts.note ?? (() => {});
   const teams = loadTeams(opts.teams);
-  let files = await listLogFiles(opts.paths);
+  let files = await listLogFiles(opts.paths, { allowEmpty: opts.follow });
   const target = { location: opts.location, ...(opts.apiEndpoint ? { apiEndpoint: opts.apiEndpoint } : {}) };
   const { bq, projectId } = await connect({ ...target, ...(opts.project ? { project: opts.project } : {}) });
   await checkDestination(bq, projectId, opts.dataset);
@@ -139,7 +139,7 @@ export async function streamToBigQuery(opts: BigQueryRunOptions): Promise<RunSum
       if (opts.signal) await sleep(opts.pollMs, opts.signal);
       else await sleep(opts.pollMs);
       if (stopping()) break;
-      files = await listLogFiles(opts.paths);
+      files = await listLogFiles(opts.paths, { allowEmpty: opts.follow });
     }
     interrupted = !!opts.signal?.aborted;
     sink.flush();

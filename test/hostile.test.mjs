@@ -1,0 +1,226 @@
+// Issue 10: hostile input and careless use. Each numbered item of the issue (except 8-10, which
+// belong to the pipeline rewrite) and each "friction" point is a test here; most spawn the built
+// CLI, since what they check is what a user sees (exit code, one line on stderr, files on disk).
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { BIN, ROOT, envelope, readJsonl, runCli, tempDir } from './helpers.mjs';
+
+const ASSURANCE = { anchor: '0x' + '11'.repeat(32), bitfield: '0x03', validator_index: 4, signature: '0x' + '22'.repeat(64) };
+const GOOD = envelope(141, ASSURANCE, { elapsed: 10 });
+const LOGS = join(ROOT, 'logs');
+
+/** Every file in a folder with its bytes (the "nothing changed" check). */
+function snapshot(dir) {
+  const out = {};
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name);
+    out[name] = lstatSync(p).isFile() ? readFileSync(p, 'utf8') : 'not a file';
+  }
+  return out;
+}
+
+/** A folder with one .log file holding `lines`. */
+function logDir(t, lines, name = 'in.log') {
+  const d = tempDir(t);
+  writeFileSync(join(d, name), lines.join('\n') + '\n');
+  return d;
+}
+
+/** A process that stays alive until the test ends: its pid is "another live run". */
+function livePid(t) {
+  const p = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  t.after(() => p.kill());
+  return p.pid;
+}
+
+/** A pid that is certainly not alive (a process that has exited). */
+async function deadPid() {
+  const p = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
+  await new Promise((res) => p.on('close', res));
+  return p.pid;
+}
+
+async function firstRun(t) {
+  const dir = tempDir(t);
+  const out = join(dir, 'o');
+  const r = await runCli(['dune', LOGS, '--out', out, '-q']);
+  assert.equal(r.code, 0, r.stderr);
+  return { dir, out, before: snapshot(out) };
+}
+
+// ---- 1. every output path is checked before a line is read; the run is all or nothing ----
+
+test('1: --rejects naming a folder fails before reading, with one line, and the previous output is untouched', async (t) => {
+  const { dir, out, before } = await firstRun(t);
+  const other = logDir(t, [GOOD, 'not json']);
+  const rejectsDir = join(dir, 'rj');
+  mkdirSync(rejectsDir);
+  const r = await runCli(['dune', other, '--out', out, '--rejects', rejectsDir, '-q']);
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.match(r.stderr, /is a folder/);
+  assert.deepEqual(snapshot(out), before, 'the previous tables are all still there, byte for byte');
+  assert.deepEqual(readdirSync(rejectsDir), []);
+  assert.ok(!readdirSync('/').some((n) => n.endsWith('.tmp')), 'no temporary file in the root folder');
+});
+
+test('1: a rename that fails at commit restores every previous file (library level)', async (t) => {
+  const { JsonlSink, failNthRenameForTests } = await import('../dist/sinks/jsonl/jsonl.js');
+  const { out, before } = await firstRun(t);
+  assert.ok(before['blocks.jsonl'] && before['_rejects.jsonl'] === undefined);
+  const sink = new JsonlSink(out, join(out, '_rejects.jsonl'));
+  sink.write('blocks', '{"new":1}\n');
+  sink.write('tickets', '{"new":2}\n');
+  sink.writeRejects('{"reject":1}\n');
+  // Renames in order: old tables without rows go to backups first, then the new files go in;
+  // fail the last one (the rejects file) so that blocks and tickets were already replaced.
+  const removed = Object.keys(before).filter((n) => n !== 'blocks.jsonl' && n !== 'tickets.jsonl').length;
+  failNthRenameForTests(removed + 3);
+  t.after(() => failNthRenameForTests(0));
+  await assert.rejects(sink.commit(), /previous files were kept/);
+  assert.deepEqual(snapshot(out), before, 'all previous tables back, no new rejects file, no leftovers');
+});
+
+// ---- 2. non-regular targets are refused; symlinks to regular files are written through ----
+
+test('2: a device as --rejects is refused (exit 2, one line) and left a device', async (t) => {
+  const out = join(tempDir(t), 'o');
+  const r = await runCli(['dune', LOGS, '--out', out, '--rejects', '/dev/null', '-q']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^jam-etl: output file \/dev\/null is a device/);
+  assert.equal(r.stderr.trim().split('\n').length, 1);
+  assert.ok(statSync('/dev/null').isCharacterDevice());
+});
+
+test('2: a FIFO or a folder in place of a table file is refused before reading', async (t) => {
+  const dir = tempDir(t);
+  const out = join(dir, 'o');
+  mkdirSync(out);
+  mkdirSync(join(out, 'blocks.jsonl'));
+  const r = await runCli(['dune', LOGS, '--out', out, '-q']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /blocks\.jsonl is a folder/);
+  assert.deepEqual(readdirSync(out), ['blocks.jsonl'], 'nothing written');
+});
+
+test('2: a symlinked table file is written through (the link stays a link)', async (t) => {
+  const dir = tempDir(t);
+  const out = join(dir, 'o');
+  mkdirSync(out);
+  const real = join(dir, 'real-blocks.jsonl');
+  writeFileSync(real, 'old\n');
+  symlinkSync(real, join(out, 'blocks.jsonl'));
+  const r = await runCli(['dune', LOGS, '--out', out, '-q']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(lstatSync(join(out, 'blocks.jsonl')).isSymbolicLink());
+  const rows = readJsonl(real);
+  assert.ok(rows.length > 0 && rows.every((row) => typeof row.header_slot === 'number'));
+});
+
+// ---- 3. an input without .log files ----
+
+for (const [what, files] of [
+  ['an empty folder', []],
+  ['a folder of .txt and .log.gz', ['a.txt', 'b.log.gz']],
+]) {
+  test(`3: ${what}: "no .log files under X", exit 2, previous output left alone`, async (t) => {
+    const { out, before } = await firstRun(t);
+    const input = tempDir(t);
+    for (const f of files) writeFileSync(join(input, f), GOOD + '\n');
+    const r = await runCli(['dune', input, '--out', out, '-q']);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr.trim(), `jam-etl: no .log files under ${input} (files must end in .log; folders are searched recursively)`);
+    assert.deepEqual(snapshot(out), before);
+  });
+}
+
+// ---- 4. a lock on the output folder ----
+
+test('4: a second run on a locked output folder fails at once with one line; its temporaries are kept', async (t) => {
+  const { out, before } = await firstRun(t);
+  const pid = livePid(t);
+  writeFileSync(join(out, '.jam-etl.lock'), `${pid}\n`);
+  const liveTmp = join(out, `.blocks.jsonl.${pid}.tmp`);
+  writeFileSync(liveTmp, 'being written');
+  const r = await runCli(['dune', LOGS, '--out', out, '-q']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, new RegExp(`^jam-etl: output folder .* is in use by another jam-etl run \\(pid ${pid};`));
+  assert.equal(r.stderr.trim().split('\n').length, 1);
+  assert.equal(readFileSync(liveTmp, 'utf8'), 'being written', "the live run's temporary file is left alone");
+  assert.deepEqual(snapshot(out), { ...before, '.jam-etl.lock': `${pid}\n`, [`.blocks.jsonl.${pid}.tmp`]: 'being written' });
+});
+
+test("4: a stale lock and temporaries of a dead run are cleaned up; a live run's temporaries are not", async (t) => {
+  const { out } = await firstRun(t);
+  const dead = await deadPid();
+  const live = livePid(t);
+  writeFileSync(join(out, '.jam-etl.lock'), `${dead}\n`);
+  writeFileSync(join(out, `.blocks.jsonl.${dead}.tmp`), 'x');
+  writeFileSync(join(out, `.tickets.jsonl.${live}.tmp`), 'y');
+  const r = await runCli(['dune', LOGS, '--out', out, '-q']);
+  assert.equal(r.code, 0, r.stderr);
+  const names = readdirSync(out);
+  assert.ok(!names.includes('.jam-etl.lock'), 'the lock is released at the end');
+  assert.ok(!names.includes(`.blocks.jsonl.${dead}.tmp`));
+  assert.ok(names.includes(`.tickets.jsonl.${live}.tmp`));
+});
+
+test('4: two runs at once on one folder: one of them is refused, the output is whole', async (t) => {
+  const dir = tempDir(t);
+  const out = join(dir, 'o');
+  const [a, b] = await Promise.all([runCli(['dune', LOGS, '--out', out, '-q', '-w', '1']), runCli(['dune', LOGS, '--out', out, '-q', '-w', '1'])]);
+  const codes = [a.code, b.code].sort();
+  // Usually one is refused; when the first ends before the second starts both succeed.
+  assert.ok(codes[0] === 0 && (codes[1] === 0 || codes[1] === 2), `${a.stderr}${b.stderr}`);
+  for (const r of [a, b]) if (r.code === 2) assert.match(r.stderr, /in use by another jam-etl run/);
+  const again = join(dir, 'o2');
+  assert.equal((await runCli(['dune', LOGS, '--out', again, '-q'])).code, 0);
+  assert.deepEqual(snapshot(out), snapshot(again));
+});
+
+// ---- 5. the same file named twice is read once ----
+
+test('5: the same files named twice, by absolute path, through a symlinked folder or a hard link, are read once', async (t) => {
+  const dir = tempDir(t);
+  const input = logDir(t, [GOOD]);
+  symlinkSync(input, join(dir, 'link'));
+  linkSync(join(input, 'in.log'), join(dir, 'hard.log'));
+  const out = join(dir, 'o');
+  const r = await runCli(['dune', input, join(dir, 'link'), join(dir, 'link', 'in.log'), join(dir, 'hard.log'), join(input, '..', input.split('/').pop()), '--out', out, '--json', '-q']);
+  assert.equal(r.code, 0, r.stderr);
+  const s = JSON.parse(r.stdout);
+  assert.equal(s.files, 1);
+  assert.equal(s.lines, 1);
+  assert.equal(readJsonl(join(out, 'assurances.jsonl')).length, 1);
+});
+
+// ---- 7. no hang under /proc ----
+
+for (const args of [
+  ['dune', LOGS, '--out', '/proc/jam-etl-x/out', '-q'],
+  ['dune', LOGS, '--out', 'TMP', '--rejects', '/proc/jam-etl-x/r.jsonl', '-q'],
+  ['generate', '--out', '/proc/jam-etl-x/logs', '--minutes', '1', '-q'],
+]) {
+  test(`7: ${args.join(' ')} (under /proc): exit 2 with one line, quickly`, async (t) => {
+    const t0 = Date.now();
+    const r = await runCli(args.map((a) => (a === 'TMP' ? join(tempDir(t), 'o') : a)));
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /^jam-etl: cannot make (output|rejects) folder \/proc\/jam-etl-x/);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+    assert.ok(Date.now() - t0 < 10_000);
+  });
+}
+
+test('7: makeDirs makes nested folders and refuses a file in the way', async (t) => {
+  const { makeDirs } = await import('../dist/fsutil.js');
+  const d = tempDir(t);
+  makeDirs(join(d, 'a', 'b', 'c'));
+  assert.ok(statSync(join(d, 'a', 'b', 'c')).isDirectory());
+  makeDirs(join(d, 'a', 'b', 'c'));
+  writeFileSync(join(d, 'f'), '');
+  assert.throws(() => makeDirs(join(d, 'f', 'g'), 'output folder'), /cannot make output folder .*f is not a folder/);
+  assert.throws(() => makeDirs('/proc/jam-etl-x/y'), /cannot make folder \/proc\/jam-etl-x\/y: \/proc\/jam-etl-x: .*ENOENT/);
+});
