@@ -3,7 +3,7 @@
 // CLI, since what they check is what a user sees (exit code, one line on stderr, files on disk).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { BIN, ROOT, envelope, readJsonl, runCli, tempDir } from './helpers.mjs';
@@ -223,4 +223,99 @@ test('7: makeDirs makes nested folders and refuses a file in the way', async (t)
   writeFileSync(join(d, 'f'), '');
   assert.throws(() => makeDirs(join(d, 'f', 'g'), 'output folder'), /cannot make output folder .*f is not a folder/);
   assert.throws(() => makeDirs('/proc/jam-etl-x/y'), /cannot make folder \/proc\/jam-etl-x\/y: \/proc\/jam-etl-x: .*ENOENT/);
+});
+
+// ---- 6, 11, 13: what a line may hold ----
+
+/** A line as the producers write it, with the msg_type and json_encoded given as raw JSON text. */
+function rawLine(msgType, json, tail = '') {
+  return `{"time":"2025-04-29T00:44:18.381887Z","team":"t","sender_id":"0x${'ab'.repeat(32)}","msg_type":${msgType}${tail},"json_encoded":${json}}`;
+}
+const assurance = (vi) => `{"anchor":"0x${'11'.repeat(32)}","bitfield":"0x03","validator_index":${vi},"signature":"0x${'22'.repeat(64)}"}`;
+const block = (slot, author = 1) =>
+  `{"header":{"slot":${slot},"parent":"0x01","parent_state_root":"0x02","extrinsic_hash":"0x03","author_index":${author},"entropy_source":"0x04","seal":"0x05"},` +
+  `"extrinsic":{"tickets":[],"preimages":[],"guarantees":[],"assurances":[],"disputes":{"verdicts":[],"culprits":[],"faults":[]}}}`;
+
+// [what, line, code (null: accepted), reason pattern]
+const LINE_CASES = [
+  ['a good assurance', rawLine('"141"', assurance(4)), null],
+  ['validator_index 9007199254740993 (2^53 + 1)', rawLine('"141"', assurance('9007199254740993')), 'unsafe_integer', /^assurances\.validator_index 9007199254740993 is beyond/],
+  ['header_slot 9223372036854775807 (INT64 max)', rawLine('"128"', block('9223372036854775807')), 'unsafe_integer', /^blocks\.header_slot 9223372036854775807 is beyond/],
+  ['header_slot 9223372036854775808', rawLine('"128"', block('9223372036854775808')), 'unsafe_integer', /^blocks\.header_slot 9223372036854775808 /],
+  ['header_slot 1e400', rawLine('"128"', block('1e400')), 'unsafe_integer', /^blocks\.header_slot 1e400 is beyond the range of a JSON number/],
+  ['elapsed 18446744073709551615', rawLine('"141"', assurance(4), ',"elapsed":18446744073709551615'), 'unsafe_integer', /^elapsed 18446744073709551615 /],
+  ['a u64 inside a list column', rawLine('"135"', '[1,{"gas":18446744073709551615}]'), 'unsafe_integer', /^json_encoded\[1\]\.gas 18446744073709551615 /],
+  ['a safe big integer in a list is kept', rawLine('"135"', '[9007199254740991]'), null],
+  ['validator_index 65536', rawLine('"141"', assurance(65536)), 'out_of_range', /^assurances\.validator_index 65536 is out of range: a validator index \(u16\), 0\.\.65535$/],
+  ['validator_index -1', rawLine('"141"', assurance(-1)), 'out_of_range', /^assurances\.validator_index -1 is out of range/],
+  ['validator_index 65535 is fine', rawLine('"141"', assurance(65535)), null],
+  ['author_index 70000', rawLine('"128"', block(5, 70000)), 'out_of_range', /^blocks\.author_index 70000 /],
+  ['a negative slot', rawLine('"128"', block(-5)), 'out_of_range', /^blocks\.header_slot -5 is out of range: a time slot \(u32\)/],
+  ['a time before the JAM common era', rawLine('"141"', assurance(4)).replace('2025-04-29', '2024-12-31'), 'out_of_range', /^time "2024-12-31T00:44:18\.381887Z" is before the JAM common era \(2025-01-01T12:00:00Z\)$/],
+  ['100,000 nested [', rawLine('"135"', '['.repeat(100000) + ']'.repeat(100000)), 'too_deep', /^JSON nesting of depth 100001 is too deep/],
+  ['msg_type 1e400', rawLine('1e400', assurance(4)), 'bad_msg_type', /^msg_type 1e400 is not a canonical decimal integer/],
+  ['msg_type "0141"', rawLine('"0141"', assurance(4)), 'bad_msg_type', /^msg_type "0141" is not a canonical/],
+  ['msg_type 141.0', rawLine('141.0', assurance(4)), 'bad_msg_type', /^msg_type 141\.0 is not a canonical/],
+  ['msg_type 1.41e2', rawLine('1.41e2', assurance(4)), 'bad_msg_type', /^msg_type 1\.41e2 is not/],
+  ['msg_type "-141"', rawLine('"-141"', assurance(4)), 'bad_msg_type', /^msg_type "-141" /],
+  ['msg_type 141 (a number)', rawLine('141', assurance(4)), null],
+  ['a lone surrogate', rawLine('"141"', assurance(4).replace('"0x03"', '"0x\\ud800"')), 'invalid_unicode', /^json_encoded\.bitfield holds a lone surrogate/],
+  ['a lone surrogate in a key', rawLine('"141"', assurance(4)).replace('"team"', '"te\\udc00am"'), 'invalid_unicode', /\(a key\) holds a lone surrogate/],
+  ['a surrogate pair is fine', rawLine('"141"', assurance(4)).replace('"team":"t"', '"team":"t\\ud83d\\ude00"'), null],
+];
+
+let lineRun;
+function runLines(t) {
+  lineRun ??= (async () => {
+    const dir = tempDir({ after: () => {} }, 'jam-etl-lines-');
+    writeFileSync(join(dir, 'in.log'), LINE_CASES.map((c) => c[1]).join('\n') + '\n');
+    const r = await runCli(['dune', dir, '--out', join(dir, 'o'), '--json', '-q']);
+    assert.equal(r.code, 0, r.stderr);
+    const rejects = new Map(readJsonl(join(dir, 'o', '_rejects.jsonl')).map((x) => [x.line, x]));
+    const summary = JSON.parse(r.stdout);
+    rmSync(dir, { recursive: true, force: true });
+    return { rejects, summary };
+  })();
+  return lineRun;
+}
+
+LINE_CASES.forEach(([what, , code, reason], i) => {
+  test(`6/11/13: ${what}: ${code ?? 'accepted'}`, async (t) => {
+    const { rejects, summary } = await runLines(t);
+    assert.equal(summary.lines, summary.row_lines + summary.rejects);
+    const rec = rejects.get(i + 1);
+    if (code === null) return assert.equal(rec, undefined, rec && rec.reason);
+    assert.ok(rec, 'rejected');
+    assert.equal(rec.code, code, rec.reason);
+    assert.match(rec.reason, reason);
+    assert.equal(rec.raw, LINE_CASES[i][1], 'the raw line is kept');
+  });
+});
+
+test('6: unsafe integers are refused the same way in every INTEGER column of every table', async (t) => {
+  const { schemas } = await import('../dist/tables/schema.js');
+  const { rowValidators } = await import('../dist/tables/schema.js');
+  const { schemaReject } = await import('../dist/telemetry/convert.js');
+  const { setLineText } = await import('../dist/telemetry/numbers.js');
+  let n = 0;
+  for (const [table, cols] of schemas()) {
+    const validate = rowValidators().get(table);
+    for (const c of cols.filter((c) => c.type === 'INTEGER')) {
+      // A valid row of the table, but for this column.
+      const row = {};
+      for (const k of cols) row[k.name] = k.type === 'INTEGER' ? 1 : k.type === 'TIMESTAMP' ? '2025-04-29T00:44:18.381887Z' : k.type === 'BOOLEAN' ? true : k.type === 'FLOAT' ? 1.5 : 'x';
+      assert.ok(validate(row), `${table}: the base row is valid`);
+      setLineText(`{"x":9223372036854775807}`);
+      row[c.name] = 9223372036854775807;
+      assert.equal(validate(row), false, `${table}.${c.name} refuses 2^63`);
+      const e = schemaReject(table, validate, row);
+      assert.equal(e.code, 'unsafe_integer');
+      assert.equal(e.message.split(' ').slice(0, 2).join(' '), `${table}.${c.name} 9223372036854775807`);
+      row[c.name] = -1;
+      assert.equal(validate(row), false);
+      assert.equal(schemaReject(table, validate, row).code, 'out_of_range', `${table}.${c.name} -1`);
+      n++;
+    }
+  }
+  assert.ok(n > 50, `${n} integer columns checked`);
 });

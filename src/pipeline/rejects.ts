@@ -15,6 +15,10 @@ export type RejectCode =
   | 'no_rows'
   | 'line_too_long'
   | 'internal'
+  | 'unsafe_integer'
+  | 'out_of_range'
+  | 'too_deep'
+  | 'invalid_unicode'
   | 'destination'
   | 'row_too_large';
 
