@@ -97,7 +97,9 @@ const base = (server, dir, extra = {}) => ({
 
 describe('uploadToDune', () => {
   test('fresh namespace: creates every table with its columns and stores every row, in several chunks', async () => {
-    await withSetup({ blocks: 12, tickets: 20, assurances: 15 }, { insertDelayMs: 20 }, async (server, { dir, rows }) => {
+    // Replies slow enough that the second insert is always sent before the first returns, even on
+    // a loaded machine (at 20 ms the "two in flight" check failed under a full parallel npm test).
+    await withSetup({ blocks: 12, tickets: 20, assurances: 15 }, { insertDelayMs: 150 }, async (server, { dir, rows }) => {
       const events = [];
       const summary = await uploadToDune(base(server, dir, { concurrency: 2, onProgress: (e) => events.push(e) }));
 

@@ -319,3 +319,162 @@ test('6: unsafe integers are refused the same way in every INTEGER column of eve
   }
   assert.ok(n > 50, `${n} integer columns checked`);
 });
+
+// ---- 12. dune upload --dry-run --json ----
+
+test('12: dune upload --dry-run --json: stdout is only the JSON, the curl commands go to stderr, and the figures agree', async (t) => {
+  const { out } = await firstRun(t);
+  const r = await runCli(['dune', 'upload', '--from', out, '--namespace', 'me', '--dry-run', '--json'], { env: { DUNE_API_KEY: '' } });
+  assert.equal(r.code, 0, r.stderr);
+  const s = JSON.parse(r.stdout); // throws if anything else is on stdout
+  assert.equal(s.dry_run, true);
+  const curls = r.stderr.split('\n').filter((l) => l.includes('curl '));
+  assert.equal(curls.length, s.totals.tables + s.totals.chunks, 'one create per table and one insert per chunk');
+  for (const tb of s.tables) {
+    const line = r.stderr.split('\n').find((l) => l.trim().startsWith(tb.dune_table + ' '));
+    assert.ok(line, `${tb.dune_table} in the summary`);
+    const m = /would send\s+(\d+) rows? in (\d+) chunks?/.exec(line);
+    assert.ok(m, line);
+    assert.deepEqual([Number(m[1]), Number(m[2])], [tb.rows_read, tb.chunks]);
+    assert.equal(tb.rows_read, readJsonl(tb.file).length);
+  }
+  assert.match(r.stderr, new RegExp(`total: would send ${s.totals.rows_read} rows in ${s.totals.chunks} chunks; nothing was sent`));
+  // Without --json the curl commands stay on stdout, ready to pipe into sh.
+  const plain = await runCli(['dune', 'upload', '--from', out, '--namespace', 'me', '--dry-run', '-q']);
+  assert.equal(plain.stdout.split('\n').filter((l) => l.includes('curl ')).length, curls.length);
+});
+
+// ---- Friction a new user meets ----
+
+test('friction: the summary names the output folder and the rejects file, says "1 line", and shows no rate for a tiny input', async (t) => {
+  const dir = logDir(t, ['{"a":1}']);
+  const out = join(dir, 'o');
+  const r = await runCli(['dune', dir, '--out', out]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^dune: 1 file, 1 line \(0 to rows, 1 rejected, 0 blank\), 8 B in /);
+  assert.match(r.stderr, new RegExp(`\\n  output: ${out}\\n`));
+  assert.match(r.stderr, new RegExp(`\\n  rejects: ${join(out, '_rejects.jsonl')}`));
+  assert.doesNotMatch(r.stderr, /MB\/s|1 lines|file\(s\)/);
+  const clean = await runCli(['dune', LOGS, '--out', join(dir, 'o2')]);
+  assert.match(clean.stderr, /^dune: 3 files, 348 lines /);
+  assert.match(clean.stderr, /\n  rejects: none \(no file written\)/);
+});
+
+test('friction: dune --help puts the upload options in their own group and shows where rejects go by default', async () => {
+  const r = await runCli(['dune', '--help']);
+  assert.equal(r.code, 0);
+  const [conversion, upload] = r.stdout.split(/\nUpload options \(with --upload, or `jam-etl dune upload`\):\n/);
+  assert.ok(upload, 'an upload group');
+  assert.match(conversion, /--rejects <file>\s+where reject records go \(JSONL\) \(default:\s+<out>\/_rejects\.jsonl\)/);
+  for (const flag of ['--namespace', '--prefix', '--tables', '--replace', '--private', '--dry-run', '--chunk-mb', '--concurrency']) {
+    assert.ok(!conversion.includes(`  ${flag} `), `${flag} is not among the conversion options`);
+    assert.ok(upload.includes(`  ${flag} `), `${flag} is an upload option`);
+  }
+});
+
+test('friction: --rejects "" is an error, not the default', async (t) => {
+  const out = join(tempDir(t), 'o');
+  const r = await runCli(['dune', LOGS, '--out', out, '--rejects', '']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--rejects must name a file/);
+  assert.ok(!existsSync(out), 'nothing written');
+});
+
+test('friction: --namespace is validated like --prefix, before anything is read', async (t) => {
+  const out = join(tempDir(t), 'o');
+  for (const args of [
+    ['dune', 'upload', '--namespace', "a'b c/../x", '--dry-run'],
+    ['dune', LOGS, '--out', out, '--upload', '--namespace', 'a/b', '--dry-run'],
+    ['dune', 'upload', '--namespace', 'me', '--prefix', 'Bad-', '--dry-run'],
+  ]) {
+    const r = await runCli(args);
+    assert.equal(r.code, 2, args.join(' '));
+    assert.match(r.stderr, /argument '.*' is invalid\. --(namespace|prefix) /);
+  }
+  assert.ok(!existsSync(out), 'the conversion did not start');
+  const { uploadToDune } = await import('../dist/sinks/dune/upload.js');
+  await assert.rejects(uploadToDune({ from: out, namespace: 'x y', prefix: 'jam_', replace: false, isPrivate: false, dryRun: true }), /invalid namespace "x y"/);
+});
+
+test('friction: in a 50-column terminal the progress bar keeps the percentage and MB done, within the width', async (t) => {
+  const { progressLayout } = await import('../dist/pipeline/summary.js');
+  const widest = { percentage: '100', done: '267.1', totalMb: '267.1', rows: '1234567890', rate: '1234567', eta_formatted: '10:00:00' };
+  for (const cols of [30, 50, 80, 200]) {
+    const { format, barsize } = progressLayout('dune', cols, '267.1');
+    const line = format.replace('{bar}', 'x'.repeat(barsize)).replace(/\{(\w+)\}/g, (_, k) => widest[k]);
+    assert.ok(line.length < cols, `${cols}: ${line}`);
+    assert.match(line, /^dune 100% .*267\.1\/267\.1 MB/);
+    if (cols >= 50) assert.ok(format.includes('{bar}') && barsize >= 10, `${cols}: a bar`);
+    if (cols >= 120) assert.ok(format.includes('{rows}') && format.includes('{rate}'));
+  }
+  // And for real, on a pseudo-terminal 50 columns wide (util-linux `script`), when there is one.
+  if (!existsSync('/usr/bin/script')) return;
+  const dir = tempDir(t);
+  const r = await new Promise((res) => {
+    const p = spawn('/usr/bin/script', ['-qec', `stty cols 50 rows 20; ${process.execPath} ${BIN} dune ${LOGS} --out ${join(dir, 'o')} -w 1`, join(dir, 'tty.txt')], { stdio: 'ignore' });
+    p.on('close', res);
+  });
+  assert.equal(r, 0);
+  // eslint-disable-next-line no-control-regex
+  const frames = readFileSync(join(dir, 'tty.txt'), 'utf8').split('\x1b[1G').map((f) => f.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b[78]|\r|\n.*/gs, '')).filter((f) => f.includes('%'));
+  assert.ok(frames.length > 0, 'the bar was drawn');
+  for (const f of frames) {
+    assert.ok([...f].length <= 50, `fits: ${f}`);
+    assert.match(f, /^dune \d+% \|.+\| \d+\.\d\/\d+\.\d MB/);
+  }
+});
+
+/** An environment with no Google project or credentials anywhere. */
+function noGoogle(t) {
+  const home = tempDir(t);
+  const env = { HOME: home, CLOUDSDK_CONFIG: join(home, 'gcloud') };
+  for (const k of ['GOOGLE_CLOUD_PROJECT', 'GCLOUD_PROJECT', 'gcloud_project', 'google_cloud_project', 'GOOGLE_APPLICATION_CREDENTIALS', 'BIGQUERY_EMULATOR_HOST', 'CLOUDSDK_CORE_PROJECT', 'METADATA_SERVER_DETECTION']) env[k] = '';
+  return env;
+}
+
+test('friction: jam-etl bigquery without a project says so at once', async (t) => {
+  const { mightBeOnGoogleCloud } = await import('../dist/sinks/bigquery/preflight.js');
+  const t0 = Date.now();
+  const r = await runCli(['bigquery', LOGS, '-q'], { env: noGoogle(t) });
+  const ms = Date.now() - t0;
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr, 'jam-etl: BigQuery project id not found: pass --project or set GOOGLE_CLOUD_PROJECT\n');
+  // Off Google Cloud nothing is asked of a metadata server (that lookup alone took ~3 s).
+  if (!mightBeOnGoogleCloud()) assert.ok(ms < 2000, `${ms} ms`);
+});
+
+test('friction: schema create --dry-run without credentials shows the plan against an empty dataset, and says so', async (t) => {
+  const env = noGoogle(t);
+  const r = await runCli(['schema', 'create', '--dry-run', '--project', 'p1'], { env });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^dataset p1:crypto_jam \(US\): create\n  note: not connected to BigQuery \(BigQuery credentials not found: .*\): planned against an empty dataset\n/);
+  assert.equal(r.stdout.split('\n').filter((l) => / create: \d+ columns, partitioned by DAY on time/.test(l)).length, 11);
+  assert.match(r.stdout, /\ndry run against an empty dataset \(not connected\): nothing was changed\n$/);
+  const j = await runCli(['schema', 'create', '--dry-run', '--json'], { env });
+  assert.equal(j.code, 0, j.stderr);
+  const plan = JSON.parse(j.stdout);
+  assert.match(plan.offline, /project id not found/);
+  assert.equal(plan.createDataset, true);
+  assert.deepEqual(plan.tables.map((x) => x.action), Array(11).fill('create'));
+  // Without --dry-run it is still an error.
+  const real = await runCli(['schema', 'create', '--project', 'p1'], { env });
+  assert.equal(real.code, 2);
+  assert.match(real.stderr, /^jam-etl: BigQuery credentials not found/);
+});
+
+test('friction: stream-json is a dev dependency, used only by the test servers', () => {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+  assert.equal(pkg.dependencies['stream-json'], undefined);
+  assert.ok(pkg.devDependencies['stream-json']);
+  const users = [];
+  const walk = (d) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/\.[cm]?[jt]s$/.test(e.name) && readFileSync(p, 'utf8').includes('stream-json')) users.push(p);
+    }
+  };
+  walk(join(ROOT, 'src'));
+  walk(join(ROOT, 'bin'));
+  assert.deepEqual(users, []);
+});
