@@ -29,6 +29,23 @@ function logDir(t, lines, name = 'in.log') {
   return d;
 }
 
+/** runCli, but a run still going after `ms` is killed (a hang fails the test instead of blocking it). */
+function runCliWithin(args, ms = 10_000) {
+  return new Promise((res, rej) => {
+    const p = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => p.kill('SIGKILL'), ms);
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('error', rej);
+    p.on('close', (code, signal) => {
+      clearTimeout(timer);
+      res({ code, signal, stdout, stderr });
+    });
+  });
+}
+
 /** A process that stays alive until the test ends: its pid is "another live run". */
 function livePid(t) {
   const p = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
@@ -206,7 +223,7 @@ for (const args of [
 ]) {
   test(`7: ${args.join(' ')} (under /proc): exit 2 with one line, quickly`, async (t) => {
     const t0 = Date.now();
-    const r = await runCli(args.map((a) => (a === 'TMP' ? join(tempDir(t), 'o') : a)));
+    const r = await runCliWithin(args.map((a) => (a === 'TMP' ? join(tempDir(t), 'o') : a)));
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /^jam-etl: cannot make (output|rejects) folder \/proc\/jam-etl-x/);
     assert.equal(r.stderr.trim().split('\n').length, 1);
@@ -477,4 +494,16 @@ test('friction: stream-json is a dev dependency, used only by the test servers',
   walk(join(ROOT, 'src'));
   walk(join(ROOT, 'bin'));
   assert.deepEqual(users, []);
+});
+
+test('7: the BigQuery state file under /proc: exit 2 with one line, no hang', async (t) => {
+  const { startServer, schemaCreate, target } = await import('./bigquery-helpers.mjs');
+  const server = await startServer(t);
+  await schemaCreate(server);
+  const t0 = Date.now();
+  const r = await runCliWithin(['bigquery', LOGS, ...target(server), '--state', '/proc/jam-etl-x/state.json', '-q']);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /^jam-etl: cannot create the folder of state file \/proc\/jam-etl-x\/state\.json: cannot make state folder \/proc\/jam-etl-x/);
+  assert.equal(r.stderr.trim().split('\n').length, 1);
+  assert.ok(Date.now() - t0 < 10_000);
 });
