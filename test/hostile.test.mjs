@@ -214,6 +214,15 @@ test('5: the same files named twice, by absolute path, through a symlinked folde
   assert.equal(readJsonl(join(out, 'assurances.jsonl')).length, 1);
 });
 
+test('5: JAM_ETL_ALLOW_DUPLICATE_INPUTS=1 (the benchmark\'s 5 GB of symlinks) reads every name', async (t) => {
+  const input = logDir(t, [GOOD]);
+  for (const n of ['b', 'c']) symlinkSync(join(input, 'in.log'), join(input, `${n}.log`));
+  const out = join(tempDir(t), 'o');
+  const once = JSON.parse((await runCli(['dune', input, '--out', out, '--json', '-q'])).stdout);
+  const all = JSON.parse((await runCli(['dune', input, '--out', out, '--json', '-q'], { env: { JAM_ETL_ALLOW_DUPLICATE_INPUTS: '1' } })).stdout);
+  assert.deepEqual([once.files, all.files, all.lines], [1, 3, 3]);
+});
+
 // ---- 7. no hang under /proc ----
 
 for (const args of [
