@@ -177,12 +177,16 @@ test("4: a stale lock and temporaries of a dead run are cleaned up; a live run's
   writeFileSync(join(out, '.jam-etl.lock'), `${dead}\n`);
   writeFileSync(join(out, `.blocks.jsonl.${dead}.tmp`), 'x');
   writeFileSync(join(out, `.tickets.jsonl.${live}.tmp`), 'y');
+  // A dead run's backup whose file is gone (it died between renames at commit) is put back first.
+  writeFileSync(join(out, `.notes.txt.${dead}.bak`), 'previous');
   const r = await runCli(['dune', LOGS, '--out', out, '-q']);
   assert.equal(r.code, 0, r.stderr);
   const names = readdirSync(out);
   assert.ok(!names.includes('.jam-etl.lock'), 'the lock is released at the end');
   assert.ok(!names.includes(`.blocks.jsonl.${dead}.tmp`));
   assert.ok(names.includes(`.tickets.jsonl.${live}.tmp`));
+  assert.equal(readFileSync(join(out, 'notes.txt'), 'utf8'), 'previous');
+  assert.ok(!names.includes(`.notes.txt.${dead}.bak`));
 });
 
 test('4: two runs at once on one folder: one of them is refused, the output is whole', async (t) => {

@@ -92,7 +92,7 @@ export class LineConverter {
     try {
       v = JSON.parse(text);
     } catch (e) {
-      throw new RejectError('invalid_json', `invalid JSON: ${(e as Error).message}`);
+      throw tooDeep(e, text) ?? new RejectError('invalid_json', `invalid JSON: ${(e as Error).message}`);
     }
     if (this.mayHaveEscapes && text.indexOf('\\u') !== -1) {
       const where = findLoneSurrogate(v, '');

@@ -254,14 +254,20 @@ function lockFolder(dir: string): string {
   throw new ConfigError(`cannot lock output folder ${dir}`);
 }
 
-/** Removes `.<name>.<pid>.tmp` / `.bak` files left by runs whose process is gone. */
+/**
+ * Removes `.<name>.<pid>.tmp` files left by runs whose process is gone. A `.bak` of such a run
+ * (it died in the middle of commit's renames) is the previous file: put back if its name is
+ * free, else removed.
+ */
 function removeStaleTemporaries(dir: string): void {
   for (const name of readdirSync(dir)) {
-    const m = /^\..+\.(\d+)\.(?:tmp|bak)$/.exec(name);
+    const m = /^\.(.+)\.(\d+)\.(tmp|bak)$/.exec(name);
     if (!m) continue;
-    const pid = Number(m[1]);
+    const pid = Number(m[2]);
     if (pid === process.pid || pidAlive(pid)) continue;
-    rmSync(join(dir, name), { force: true });
+    const target = join(dir, m[1]!);
+    if (m[3] === 'bak' && !lstatSync(target, { throwIfNoEntry: false })) renameSync(join(dir, name), target);
+    else rmSync(join(dir, name), { force: true });
   }
 }
 
