@@ -72,9 +72,16 @@ function keyId(buf: Buffer, s: number, e: number): number {
  * cleanly, -1 on anything else.
  */
 function scanPairs(buf: Buffer, i: number, end: number, out: Labels, stopAtNested: boolean): number {
+  // From the end (stopAtNested false) the `}` reached must be the envelope's last byte.
+  const closed = (at: number): number => {
+    if (stopAtNested) return -2;
+    let k = at + 1;
+    while (k < end && isWs(buf[k])) k++;
+    return k === end ? -2 : -1;
+  };
   for (;;) {
     while (i < end && isWs(buf[i])) i++;
-    if (buf[i] === RBRACE) return -2;
+    if (buf[i] === RBRACE) return closed(i);
     if (buf[i] !== QUOTE) return -1;
     const ks = i + 1;
     const ke = stringEnd(buf, ks, end);
@@ -125,7 +132,7 @@ function scanPairs(buf: Buffer, i: number, end: number, out: Labels, stopAtNeste
     }
     while (i < end && isWs(buf[i])) i++;
     if (buf[i] === COMMA) i++;
-    else if (buf[i] === RBRACE) return -2;
+    else if (buf[i] === RBRACE) return closed(i);
     else return -1;
   }
 }
