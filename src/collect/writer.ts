@@ -202,8 +202,11 @@ export class MinuteWriter extends EventEmitter {
     }
   }
 
-  /** Queues one message (its text; the writer adds LF). `now` is the receive time (ms). */
-  writeLine(msg: Buffer, now: number = this.clock()): void {
+  /**
+   * Queues one message, the text buf[start, end) (the writer adds LF; a small one is copied now,
+   * a large one is kept by reference until written). `now` is the receive time (ms).
+   */
+  writeLine(buf: Buffer, now: number = this.clock(), start = 0, end = buf.length): void {
     let minute = Math.floor(now / 60000);
     if (minute < this.lastMinute) minute = this.lastMinute;
     this.lastMinute = minute;
@@ -212,19 +215,19 @@ export class MinuteWriter extends EventEmitter {
       if (b !== null) this.seal();
       b = this.cur = { minute, bufs: [], bytes: 0, messages: 0 };
     }
-    const len = msg.length + 1;
+    const len = end - start + 1;
     if (len <= COPY_BELOW) {
       if (this.slabOff + len > this.slab.length) {
         this.flushSlab(b);
         this.slab = Buffer.allocUnsafe(SLAB_BYTES);
         this.slabStart = this.slabOff = 0;
       }
-      msg.copy(this.slab, this.slabOff);
-      this.slabOff += msg.length;
+      buf.copy(this.slab, this.slabOff, start, end);
+      this.slabOff += len - 1;
       this.slab[this.slabOff++] = 10;
     } else {
       this.flushSlab(b);
-      b.bufs.push(msg, NL);
+      b.bufs.push(start === 0 && end === buf.length ? buf : buf.subarray(start, end), NL);
     }
     b.bytes += len;
     b.messages++;
