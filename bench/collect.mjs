@@ -133,6 +133,17 @@ function rssOf(pid) {
   }
 }
 
+/** CPU seconds (user + system, all threads) the process has used. */
+function cpuOf(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(rest[11]) + Number(rest[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return 0;
+  }
+}
+
 function waitPort(port, ms = 10_000) {
   const t0 = Date.now();
   return new Promise((resolve, reject) => {
@@ -189,6 +200,7 @@ async function runLoad(server, out, size, count) {
   const ready = await new Promise((r) => gen.once('message', r));
   const expected = ready.messageBytes;
   let peak = 0;
+  const cpu0 = cpuOf(server.pid);
   const t0 = performance.now();
   gen.send('go');
   let sentAt = 0;
@@ -205,10 +217,11 @@ async function runLoad(server, out, size, count) {
     if (total !== last.total) last = { t: performance.now(), total };
   }
   const sec = (performance.now() - t0) / 1000;
+  const cpuSec = cpuOf(server.pid) - cpu0;
   await new Promise((r) => (gen.exitCode !== null ? r() : gen.once('exit', r)));
   const { files } = walkSize(out);
   const lines = countLines(files);
-  return { sec, lines, expectedLines: ready.lines, bytes: total, expectedBytes: expected, msgPerSec: ready.lines / sec, mbPerSec: expected / sec / 1e6, peakRssMiB: peak, hwmMiB: rssOf(server.pid).hwm };
+  return { sec, cpuSec, msgPerCpuSec: ready.lines / cpuSec, lines, expectedLines: ready.lines, bytes: total, expectedBytes: expected, msgPerSec: ready.lines / sec, mbPerSec: expected / sec / 1e6, peakRssMiB: peak, hwmMiB: rssOf(server.pid).hwm };
 }
 
 const servers = [['jam-etl', startJamEtl]];
@@ -257,6 +270,6 @@ log('\nmedians:');
 for (const [lname] of loads) {
   for (const [sname] of servers) {
     const rs = results.filter((r) => r.load === lname && r.server === sname);
-    log(`${lname.padEnd(5)} ${sname.padEnd(14)} ${Math.round(med(rs.map((r) => r.msgPerSec))).toLocaleString('en-US').padStart(9)} msg/s  ${med(rs.map((r) => r.mbPerSec)).toFixed(1).padStart(6)} MB/s  lost ${rs.reduce((a, r) => a + r.lost, 0)}  peak RSS ${Math.max(...rs.map((r) => r.hwmMiB)).toFixed(0)} MiB`);
+    log(`${lname.padEnd(5)} ${sname.padEnd(14)} ${Math.round(med(rs.map((r) => r.msgPerSec))).toLocaleString('en-US').padStart(9)} msg/s  ${med(rs.map((r) => r.mbPerSec)).toFixed(1).padStart(6)} MB/s  ${Math.round(med(rs.map((r) => r.msgPerCpuSec))).toLocaleString('en-US').padStart(9)} msg/CPU-s  ${(med(rs.map((r) => r.mbPerSec * r.sec / r.cpuSec))).toFixed(0).padStart(5)} MB/CPU-s  lost ${rs.reduce((a, r) => a + r.lost, 0)}  peak RSS ${Math.max(...rs.map((r) => r.hwmMiB)).toFixed(0)} MiB`);
   }
 }
