@@ -86,6 +86,9 @@ export class ConnectionManager {
   private readonly sweepTimer: NodeJS.Timeout;
   private writerPaused = false;
   private accepting = true;
+  /** Totals for the status line. */
+  refusedConnectionCount = 0;
+  refusedMessageCount = 0;
 
   constructor(
     readonly limits: ConnectionLimits,
@@ -109,11 +112,13 @@ export class ConnectionManager {
   /** Counts a refused or closed connection by reason (and logs it once per peer). */
   refuseConnection(ip: string, transport: string, reason: string, detail = ''): void {
     this.metrics.refusedConnections.inc({ reason });
+    this.refusedConnectionCount++;
     this.logOnce(`conn:${reason}`, ip, `${transport} connection from ${ip} closed: ${reason}${detail ? ` (${detail})` : ''} (logged once per peer)`);
   }
 
   refuseMessage(conn: ConnectionRef, reason: string, detail = ''): void {
     this.metrics.refusedMessages.inc({ reason });
+    this.refusedMessageCount++;
     this.logOnce(`msg:${reason}`, conn.ip, `${conn.transport} message from ${conn.ip} refused: ${reason}${detail ? ` (${detail})` : ''} (logged once per peer)`);
   }
 
