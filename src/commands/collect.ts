@@ -69,6 +69,18 @@ export function registerCollect(program: Command, io: CliIO): void {
       const syslog = hp(o.syslog, '--syslog');
       const ws = hp(o.ws, '--ws');
       if (!syslog && !ws) throw new ConfigError('nothing to listen on: give --syslog or --ws');
+      // Signal handlers first: a SIGTERM that comes as soon as the start line is out (or during
+      // start-up) is a clean stop, never the default kill.
+      let stop = () => {};
+      const stopRequested = new Promise<void>((resolve) => {
+        stop = () => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          resolve();
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
       const log = (l: string) => io.stderr(`${statusShown ? '\n' : ''}jam-etl collect: ${l}\n`);
       let statusShown = false;
       let collector;
@@ -88,6 +100,7 @@ export function registerCollect(program: Command, io: CliIO): void {
           },
         });
       } catch (e) {
+        stop();
         throw new ConfigError(`cannot start: ${describeError(e)}`);
       }
       const a = collector.addresses;
@@ -105,15 +118,7 @@ export function registerCollect(program: Command, io: CliIO): void {
             last = { t: now, m: tot.messages, b: tot.bytes };
           }, 1000)
         : null;
-      await new Promise<void>((resolve) => {
-        const stop = () => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          resolve();
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
+      await stopRequested;
       if (timer) clearInterval(timer);
       if (statusShown) io.stderr('\n');
       await collector.close();
