@@ -63,12 +63,6 @@ export function registerCollect(program: Command, io: CliIO): void {
     .option('--json', 'print a machine-readable summary on stdout at exit', false)
     .option('-q, --quiet', 'no status line and no summary on stderr', false)
     .action(async (o: CollectFlags) => {
-      const hp = (v: string | undefined, name: string): HostPort | null => (v === undefined || v === 'off' ? null : parseHostPort(v, name));
-      const programs = o.program.split(',').map((s) => s.trim()).filter((s) => s !== '');
-      if (programs.length === 0) throw new ConfigError('--program needs at least one tag');
-      const syslog = hp(o.syslog, '--syslog');
-      const ws = hp(o.ws, '--ws');
-      if (!syslog && !ws) throw new ConfigError('nothing to listen on: give --syslog or --ws');
       // Signal handlers first: a SIGTERM that comes as soon as the start line is out (or during
       // start-up) is a clean stop, never the default kill.
       let stop = () => {};
@@ -81,6 +75,12 @@ export function registerCollect(program: Command, io: CliIO): void {
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
       });
+      const hp = (v: string | undefined, name: string): HostPort | null => (v === undefined || v === 'off' ? null : parseHostPort(v, name));
+      const programs = o.program.split(',').map((s) => s.trim()).filter((s) => s !== '');
+      if (programs.length === 0) throw new ConfigError('--program needs at least one tag');
+      const syslog = hp(o.syslog, '--syslog');
+      const ws = hp(o.ws, '--ws');
+      if (!syslog && !ws) throw new ConfigError('nothing to listen on: give --syslog or --ws');
       const log = (l: string) => io.stderr(`${statusShown ? '\n' : ''}jam-etl collect: ${l}\n`);
       let statusShown = false;
       let collector;
