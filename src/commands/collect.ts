@@ -18,6 +18,7 @@ interface CollectFlags {
   idleTimeout: number;
   maxBytesPerSecond: number;
   duplicateWindowMs: number;
+  maxPendingBytes: number;
   json: boolean;
   quiet: boolean;
 }
@@ -60,6 +61,7 @@ export function registerCollect(program: Command, io: CliIO): void {
     .addOption(new Option('--idle-timeout <seconds>', 'close a connection silent this long (0: never)').argParser(secondsArg('--idle-timeout')).default(120))
     .addOption(new Option('--max-bytes-per-second <n>', 'per-connection byte-rate limit: a faster sender is paused (0: off)').argParser(intArg('--max-bytes-per-second', 0)).default(0))
     .addOption(new Option('--duplicate-window-ms <n>', "drop a reconnect's first message byte-identical to the peer's last one within this window (0: off)").argParser(intArg('--duplicate-window-ms', 0)).default(10_000))
+    .addOption(new Option('--max-pending-bytes <n>', 'bytes of unfinished messages held over all connections; above it the connection holding the most is closed').argParser(intArg('--max-pending-bytes', 1)).default(1 << 30))
     .option('--json', 'print a machine-readable summary on stdout at exit', false)
     .option('-q, --quiet', 'no status line and no summary on stderr', false)
     .action(async (o: CollectFlags) => {
@@ -93,7 +95,7 @@ export function registerCollect(program: Command, io: CliIO): void {
           programs,
           maxMessageBytes: o.maxMessageBytes,
           fsyncMs: o.fsyncMs,
-          limits: { maxConnections: o.maxConnections, idleTimeoutMs: Math.round(o.idleTimeout * 1000), maxBytesPerSecond: o.maxBytesPerSecond, duplicateWindowMs: o.duplicateWindowMs },
+          limits: { maxConnections: o.maxConnections, idleTimeoutMs: Math.round(o.idleTimeout * 1000), maxBytesPerSecond: o.maxBytesPerSecond, duplicateWindowMs: o.duplicateWindowMs, maxPendingBytes: o.maxPendingBytes },
           log: (l) => {
             log(l);
             statusShown = false;
