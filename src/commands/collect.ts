@@ -56,12 +56,12 @@ export function registerCollect(program: Command, io: CliIO): void {
     .option('-o, --out <dir>', 'where the minute files go', './telemetry')
     .option('--program <tags>', 'syslog tags (programs) to keep, comma-separated', 'jamtart,jametl')
     .addOption(new Option('--max-message-bytes <n>', 'longest message; a longer one closes its connection').argParser(intArg('--max-message-bytes', 1)).default(25_000_000))
+    .addOption(new Option('--max-pending-bytes <n>', 'bytes of unfinished messages held over all connections; above it the connection holding the most is closed').argParser(intArg('--max-pending-bytes', 1)).default(1 << 30))
     .addOption(new Option('--fsync-ms <n>', 'fdatasync the current file this often (0: after every write)').argParser(intArg('--fsync-ms', 0)).default(1000))
     .addOption(new Option('--max-connections <n>', 'connections open at once (all listeners)').argParser(intArg('--max-connections', 1)).default(1024))
     .addOption(new Option('--idle-timeout <seconds>', 'close a connection silent this long (0: never)').argParser(secondsArg('--idle-timeout')).default(120))
     .addOption(new Option('--max-bytes-per-second <n>', 'per-connection byte-rate limit: a faster sender is paused (0: off)').argParser(intArg('--max-bytes-per-second', 0)).default(0))
     .addOption(new Option('--duplicate-window-ms <n>', "drop a reconnect's first message byte-identical to the peer's last one within this window (0: off)").argParser(intArg('--duplicate-window-ms', 0)).default(10_000))
-    .addOption(new Option('--max-pending-bytes <n>', 'bytes of unfinished messages held over all connections; above it the connection holding the most is closed').argParser(intArg('--max-pending-bytes', 1)).default(1 << 30))
     .option('--json', 'print a machine-readable summary on stdout at exit', false)
     .option('-q, --quiet', 'no status line and no summary on stderr', false)
     .action(async (o: CollectFlags) => {
