@@ -162,3 +162,16 @@ test('SIGKILL under load, then restart: every file ends in a whole line and ever
   }
   assert.ok(n > 2000, `${n} lines kept`);
 });
+
+test('replay --rate N sends at most N messages per second (all of them arrive)', needsShared(), async (t) => {
+  const d = tempDir(t);
+  const col = await startCollect(t, join(d, 'tel'));
+  const r = await runCli(['replay', join(FIXTURE, 'logs'), '--to', `127.0.0.1:${col.syslog}`, '--rate', '400', '--nodes', '2', '--json', '-q']);
+  assert.equal(r.code, 0, r.stderr);
+  const res = JSON.parse(r.stdout);
+  assert.equal(res.lines, 276);
+  assert.ok(res.seconds >= 275 / 400 - 0.05, `${res.seconds} s for 276 lines at 400/s`);
+  await until('all written', async () => (await written(col.http)) === 276);
+  col.p.kill('SIGTERM');
+  assert.equal((await col.exited).code, 0);
+});
