@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import type { Counters } from '../telemetry/convert.js';
 import type { TeamMap } from '../telemetry/envelope.js';
 import type { InputFile } from '../input/list.js';
-import { readChunks, type Chunk, type ReadOptions } from '../input/reader.js';
+import { readFiles, type Chunk, type ReadOptions } from '../input/reader.js';
 import type { TableName } from '../tables/schema.js';
 import { ChunkSerializer } from './serialize.js';
 
@@ -52,11 +52,9 @@ export type OnOutput = (o: ChunkOutput, chunk: { file: string; bytes: number }) 
 export async function runPipeline(files: readonly InputFile[], opts: PipelineOptions, onOutput: OnOutput): Promise<void> {
   if (opts.workers <= 1) {
     const ser = new ChunkSerializer(opts.teams);
-    for (const f of files) {
-      for await (const chunk of readChunks(f.path, opts.read)) {
-        const wait = onOutput(ser.run(chunk), { file: chunk.file, bytes: chunk.overlong ? chunk.overlong.bytes : chunk.data.length });
-        if (wait) await wait;
-      }
+    for await (const chunk of readFiles(files, opts.read)) {
+      const wait = onOutput(ser.run(chunk), { file: chunk.file, bytes: chunk.overlong ? chunk.overlong.bytes : chunk.data.length });
+      if (wait) await wait;
     }
     return;
   }
@@ -185,18 +183,16 @@ async function runOnWorkers(files: readonly InputFile[], opts: PipelineOptions, 
     workers[w]!.postMessage(req, [data.buffer as ArrayBuffer]);
   };
   try {
-    for (const f of files) {
-      for await (const chunk of readChunks(f.path, opts.read)) {
-        if (chunk.data.length >= BIG_CHUNK_BYTES) {
-          await waitFor(() => nextOut === seq);
-          inline ??= new ChunkSerializer(opts.teams);
-          const wait = onOutput(inline.run(chunk), { file: chunk.file, bytes: chunk.data.length });
-          if (wait) await wait;
-          continue;
-        }
-        await waitFor(() => seq - nextOut < maxInFlight);
-        post(chunk);
+    for await (const chunk of readFiles(files, opts.read)) {
+      if (chunk.data.length >= BIG_CHUNK_BYTES) {
+        await waitFor(() => nextOut === seq);
+        inline ??= new ChunkSerializer(opts.teams);
+        const wait = onOutput(inline.run(chunk), { file: chunk.file, bytes: chunk.data.length });
+        if (wait) await wait;
+        continue;
       }
+      await waitFor(() => seq - nextOut < maxInFlight);
+      post(chunk);
     }
     await waitFor(() => nextOut === seq);
   } finally {
