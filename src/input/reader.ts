@@ -1,6 +1,5 @@
 // The streaming reader: cuts each input file into chunks of whole lines, so memory stays flat whatever
 // the input size, while lines of tens of megabytes still arrive whole.
-import { closeSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { ConfigError, describeError } from '../errors.js';
 
@@ -263,36 +262,33 @@ export interface FileToRead {
 }
 
 // How far readFiles runs ahead: at most this many files beyond the current one, and no more
-// than about this many bytes of them (each holds its first chunk and its second read).
-const AHEAD_FILES = 4;
+// than about this many bytes of them.
+const AHEAD_FILES = 8;
 const AHEAD_BYTES = 4 << 20;
 
 /**
- * A file listed no longer than one read, read whole with three system calls on the calling
- * thread (~40 us in the page cache) instead of readChunks' open, read, read to the end and close
- * through the thread pool (~200 us of promises, thread hops and 1 MiB buffers per file: one
- * file per minute is ~170 KB). The same chunks readChunks gives: its whole lines, then an
+ * A file listed no longer than one read, read whole: open, one read into a buffer of its listed
+ * size plus one byte, close. The same chunks readChunks gives: its whole lines, then an
  * unterminated last line on its own. Undefined when the file has grown past one read since it
  * was listed (readChunks then reads it).
  */
-function readSmallFile(f: FileToRead, chunkBytes: number): Chunk[] | undefined {
+async function readSmallFile(f: FileToRead, chunkBytes: number): Promise<Chunk[] | undefined> {
   const pos = f.start?.offset ?? 0;
   const line = f.start?.line ?? 1;
-  let fd: number;
+  let fh;
   try {
-    fd = openSync(f.path, 'r');
+    fh = await open(f.path, 'r');
   } catch (e) {
     throw new ConfigError(`cannot open ${f.path}: ${describeError(e)}`);
   }
   let n = 0;
-  let buf: Buffer;
+  // One byte more than listed: a read that fills it means the file has grown.
+  const buf = Buffer.allocUnsafeSlow(Math.min(chunkBytes, Math.max(0, f.size! - pos) + 1));
   try {
-    // One byte more than listed: a read that fills it means the file has grown.
-    buf = Buffer.allocUnsafeSlow(Math.min(chunkBytes, Math.max(0, f.size! - pos) + 1));
     for (;;) {
       let r: number;
       try {
-        r = readSync(fd, buf, n, buf.length - n, pos + n);
+        r = (await fh.read(buf, n, buf.length - n, pos + n)).bytesRead;
       } catch (e) {
         throw new ConfigError(`cannot read ${f.path}: ${describeError(e)}`);
       }
@@ -301,7 +297,7 @@ function readSmallFile(f: FileToRead, chunkBytes: number): Chunk[] | undefined {
       if (n === buf.length) return undefined; // grown since listed
     }
   } finally {
-    closeSync(fd);
+    await fh.close();
   }
   const out: Chunk[] = [];
   if (n === 0) return out;
@@ -316,62 +312,75 @@ function readSmallFile(f: FileToRead, chunkBytes: number): Chunk[] | undefined {
 }
 
 /**
- * Every file's chunks, file after file. A file listed shorter than one read is read whole on
- * the spot (readSmallFile); for larger ones the next files are opened and their first chunk
- * read while the current one is consumed. Errors surface in file order, when the file they
- * belong to is reached.
+ * Every file's chunks, file after file, with the next files already being read while the
+ * current one is consumed: one file per minute is ~170 KB, and opening, reading and closing each
+ * only when the previous one was done left the converting thread idle a third of the time. A
+ * file listed shorter than one read is read whole (readSmallFile: one buffer of its size, where
+ * readChunks takes two of the read size); of a larger one, the first chunk is read ahead.
+ * Errors surface in file order, when the file they belong to is reached.
  */
 export async function* readFiles(files: readonly FileToRead[], opts: Omit<ReadOptions, 'start'> = {}): AsyncGenerator<Chunk> {
   const maxLine = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
   const chunkBytes = Math.min(opts.chunkBytes ?? DEFAULT_CHUNK_BYTES, maxLine);
-  const small = (f: FileToRead): boolean => f.size !== undefined && f.size - (f.start?.offset ?? 0) < chunkBytes;
-  interface Ahead { f: FileToRead; gen?: AsyncGenerator<Chunk>; first?: Promise<IteratorResult<Chunk>>; cost: number }
-  const open: Ahead[] = [];
+  const readOpts = (f: FileToRead): ReadOptions => (f.start ? { ...opts, start: f.start } : opts);
+  interface Ahead {
+    f: FileToRead;
+    cost: number;
+    whole?: Promise<Chunk[] | undefined>;
+    gen?: AsyncGenerator<Chunk>;
+    first?: Promise<IteratorResult<Chunk>>;
+  }
+  const ahead: Ahead[] = [];
   let next = 0;
   let aheadBytes = 0;
   const fill = (): void => {
-    while (next < files.length && open.length <= AHEAD_FILES && (open.length <= 1 || aheadBytes < AHEAD_BYTES)) {
+    while (next < files.length && ahead.length <= AHEAD_FILES && (ahead.length <= 1 || aheadBytes < AHEAD_BYTES)) {
       const f = files[next++]!;
-      if (small(f)) {
-        open.push({ f, cost: 0 });
-        continue;
+      const a: Ahead = { f, cost: 0 };
+      if (f.size !== undefined && f.size - (f.start?.offset ?? 0) < chunkBytes) {
+        a.cost = f.size;
+        a.whole = readSmallFile(f, chunkBytes);
+        a.whole.catch(() => {}); // awaited in order below
+      } else {
+        a.cost = 2 * chunkBytes;
+        a.gen = readChunks(f.path, readOpts(f));
+        a.first = a.gen.next();
+        a.first.catch(() => {});
       }
-      const gen = readChunks(f.path, f.start ? { ...opts, start: f.start } : opts);
-      const first = gen.next();
-      first.catch(() => {}); // awaited in order below
-      const cost = Math.min(f.size ?? chunkBytes, chunkBytes) * 2;
-      aheadBytes += cost;
-      open.push({ f, gen, first, cost });
+      aheadBytes += a.cost;
+      ahead.push(a);
     }
   };
   try {
     fill();
-    while (open.length > 0) {
-      const cur = open[0]!;
-      const whole = cur.gen ? undefined : readSmallFile(cur.f, chunkBytes);
+    while (ahead.length > 0) {
+      const cur = ahead[0]!;
+      const whole = cur.whole ? await cur.whole : undefined;
       if (whole) {
-        open.shift();
+        ahead.shift();
+        aheadBytes -= cur.cost;
         fill();
         for (const c of whole) yield c;
         continue;
       }
       if (!cur.gen) {
-        cur.gen = readChunks(cur.f.path, cur.f.start ? { ...opts, start: cur.f.start } : opts);
+        cur.gen = readChunks(cur.f.path, readOpts(cur.f));
         cur.first = cur.gen.next();
       }
-      for (let r = await cur.first!; !r.done; r = await cur.gen.next()) {
-        yield r.value;
-      }
-      open.shift();
+      for (let r = await cur.first!; !r.done; r = await cur.gen.next()) yield r.value;
+      ahead.shift();
       aheadBytes -= cur.cost;
       fill();
     }
   } finally {
-    // Files opened ahead and not reached (an error, or the consumer stopped): close them.
-    for (const o of open) {
-      if (!o.gen) continue;
-      await o.first!.catch(() => {});
-      await o.gen.return(undefined).catch(() => {});
+    // Files read ahead and not reached (an error, or the consumer stopped): let their reads end
+    // and close them.
+    for (const a of ahead) {
+      await a.whole?.catch(() => {});
+      if (a.gen) {
+        await a.first!.catch(() => {});
+        await a.gen.return(undefined).catch(() => {});
+      }
     }
   }
 }
