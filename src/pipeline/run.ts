@@ -6,9 +6,9 @@ import { stat } from 'node:fs/promises';
 import type { TeamMap } from '../telemetry/envelope.js';
 import { addCounters, newCounters, rejectOf, type Counters } from '../telemetry/convert.js';
 import { listLogFiles, type InputFile } from '../input/list.js';
-import { fileIdentity, layoutName } from '../input/identity.js';
+import { fileIdentity, identityOfHead, layoutName } from '../input/identity.js';
 import { Follower, SETTLE_MS } from '../input/follow.js';
-import { readChunks, type Chunk } from '../input/reader.js';
+import { ReadAhead, readChunks, wholeFileChunks, type Chunk } from '../input/reader.js';
 import type { FilePosition, ResumePositions, Sink, SinkBatch, SinkResult } from '../sinks/sink.js';
 import { startConverter, usefulWorkers, type ChunkConverter, type ChunkOutput } from './pipeline.js';
 import { startProgress, summarise, type RunSummary } from './summary.js';
@@ -129,6 +129,8 @@ export async function runToSink(sink: Sink, opts: RunToSinkOptions): Promise<Run
     throw e;
   }
   const workers = usefulWorkers(opts.workers, follow ? undefined : initial.map((f) => f.size), opts.chunkBytes);
+  // Without --follow every listed file is read once, in order: small ones are read ahead.
+  const ahead = follow ? undefined : new ReadAhead(initial, { ...(opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {}), ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}) });
   const progress = startProgress(opts.command, initial.reduce((a, f) => a + f.size, 0), opts.progress);
 
   async function deliver(o: ChunkOutput, m: BatchMeta): Promise<void> {
@@ -154,6 +156,8 @@ export async function runToSink(sink: Sink, opts: RunToSinkOptions): Promise<Run
 
   /** Reads what is new in one file. */
   async function pump(f: InputFile): Promise<void> {
+    // The whole file, when it was read ahead (bytes from offset 0): identity and chunks from it.
+    const whole = ahead ? await ahead.take(f.path) : undefined;
     let id = ids.get(f.path);
     if (!id) {
       if (positions.watermark && isLayout(f.path) && layoutName(f.path) <= positions.watermark) {
@@ -161,7 +165,7 @@ export async function runToSink(sink: Sink, opts: RunToSinkOptions): Promise<Run
         complete.add(f.path);
         return;
       }
-      id = await fileIdentity(f.path, !follow || !(await isFresh(f.path)));
+      id = whole ? identityOfHead(f.path, whole, true) : await fileIdentity(f.path, !follow || !(await isFresh(f.path)));
       if (!id) return; // empty, or its first line is still being written
       ids.set(f.path, id);
     }
@@ -200,7 +204,8 @@ export async function runToSink(sink: Sink, opts: RunToSinkOptions): Promise<Run
     }
     complete.delete(f.path);
     let held = false;
-    for await (const chunk of readChunks(f.path, { start: cur, ...(opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {}), ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}) })) {
+    const chunks = whole ? wholeFileChunks(f.path, whole, cur) : readChunks(f.path, { start: cur, ...(opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {}), ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}) });
+    for await (const chunk of chunks) {
       const start = { offset: chunk.startOffset, line: chunk.startLine };
       const end = endOf(chunk);
       const bytes = chunk.overlong ? chunk.overlong.bytes : chunk.data.length;
@@ -278,6 +283,7 @@ export async function runToSink(sink: Sink, opts: RunToSinkOptions): Promise<Run
   } catch {
     // workers already gone
   }
+  await ahead?.close();
   progress.stop();
   if (failure !== undefined || (stopped && !sink.resumable)) {
     aborted = true;
