@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { appendFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { readChunks, readFiles } from '../dist/input/reader.js';
+import { ReadAhead, readChunks, readFiles, wholeFileChunks } from '../dist/input/reader.js';
+import { readFileSync } from 'node:fs';
 import { tempDir } from './helpers.mjs';
 
 function reference(buf) {
@@ -139,4 +140,34 @@ test('readFiles: a file that cannot be opened fails when it is reached, after th
     for await (const c of readFiles(files)) seen.push(c.file);
   }, /cannot open .*gone\.log/);
   assert.deepEqual(seen, [ok]);
+});
+
+test('ReadAhead: small files come whole and in order even when the caller skips some; grown, large and missing files are left to the ordinary reads', async (t) => {
+  const dir = tempDir(t);
+  const files = [];
+  for (let i = 0; i < 40; i++) {
+    const path = join(dir, `${String(i).padStart(2, '0')}.log`);
+    writeFileSync(path, `{"n":${i}}\n`.repeat(1 + (i % 5)) + (i % 3 === 0 ? 'tail' : ''));
+    files.push({ path, size: statSync(path).size });
+  }
+  files.push({ path: join(dir, 'missing.log'), size: 10 });
+  const big = join(dir, 'big.log');
+  writeFileSync(big, 'x'.repeat(5000) + '\n');
+  files.push({ path: big, size: 5001 });
+  appendFileSync(files[30].path, 'grown\n'); // listed shorter than it is now
+  const ahead = new ReadAhead(files, { chunkBytes: 4096 });
+  for (let i = 0; i < 40; i += 1 + (i % 2)) {
+    const got = await ahead.take(files[i].path);
+    if (i === 30) {
+      assert.equal(got, undefined, 'a file grown since listed is not given');
+      continue;
+    }
+    assert.deepEqual(got, readFileSync(files[i].path), `file ${i}`);
+    // Its chunks are readChunks' chunks, from any start.
+    const want = await lines(files[i].path, { chunkBytes: 4096 });
+    assert.deepEqual(await linesOf(wholeFileChunks(files[i].path, got)), want);
+  }
+  assert.equal(await ahead.take(files[40].path), undefined, 'a missing file: the ordinary path reports it');
+  assert.equal(await ahead.take(big), undefined, 'not shorter than a read');
+  await ahead.close();
 });
