@@ -1,6 +1,6 @@
 // The speed paths must not change a byte: small files read ahead whole (input/reader.ts
-// ReadAhead), the main thread converting chunks between the workers' (pipeline.ts), long strings
-// written past JSON.stringify (serialize.ts). The fixtures laid out as the collector writes them
+// ReadAhead), chunks spread over worker threads (pipeline.ts), long strings written past
+// JSON.stringify (serialize.ts). The fixtures laid out as the collector writes them
 // (YYYY/MM/DD/HHMM.log, with a few bad lines and an unterminated last line), converted with
 // every combination of --workers and read size, must give the same files.
 import assert from 'node:assert/strict';

@@ -141,8 +141,7 @@ class WorkerConverter<M> implements ChunkConverter<M> {
   private readonly n: number;
   private readonly workers: Worker[];
   private readonly maxInFlight: number;
-  // Outputs back from the workers, or converted here, not yet handed on (they go out in order).
-  private readonly done = new Map<number, ChunkOutput>();
+  private readonly done = new Map<number, WorkerReply>();
   // Per chunk in flight: what the caller is told, its size, and which worker has it.
   private readonly sent = new Map<number, { meta: M; bytes: number; worker: number }>();
   private readonly load: number[]; // bytes in flight per worker
@@ -160,20 +159,16 @@ class WorkerConverter<M> implements ChunkConverter<M> {
     private readonly opts: PipelineOptions,
     private readonly onOutput: OnOutput<M>,
   ) {
-    // The main thread converts too (it would otherwise mostly wait): --workers N is N - 1
-    // worker threads and this one.
-    const n = (this.n = Math.max(1, opts.workers - 1));
+    const n = (this.n = opts.workers);
     const teams = opts.teams ? [...opts.teams] : [];
     // A young generation of 24 MB instead of V8's default 48 (semi-spaces of 8 MB): a chunk's
     // garbage still dies young, and each worker holds ~20 MB less (W1 --workers 2: 220 -> 180 MB).
     this.workers = Array.from({ length: n }, () => new Worker(new URL('./worker.js', import.meta.url), { workerData: { teams, rowRefs: !!opts.rowRefs }, resourceLimits: { maxYoungGenerationSizeMb: 24 } }));
-    this.maxInFlight = n * 2 + 2;
+    this.maxInFlight = n * 2;
     this.load = new Array<number>(n).fill(0);
     for (const w of this.workers) {
       w.on('message', (r: WorkerReply) => {
-        const o: ChunkOutput = { tables: r.tables as [TableName, Uint8Array][], rejects: r.rejects, counters: r.counters };
-        if (r.rowRefs) o.rowRefs = r.rowRefs as [TableName, Float64Array][];
-        this.done.set(r.seq, o);
+        this.done.set(r.seq, r);
         const info = this.sent.get(r.seq)!;
         this.load[info.worker]! -= info.bytes;
         this.signal();
@@ -196,13 +191,13 @@ class WorkerConverter<M> implements ChunkConverter<M> {
   }
 
   private async drain(): Promise<void> {
-    for (let o = this.done.get(this.nextOut); o; o = this.done.get(this.nextOut)) {
+    for (let r = this.done.get(this.nextOut); r; r = this.done.get(this.nextOut)) {
       this.done.delete(this.nextOut);
       const { meta } = this.sent.get(this.nextOut)!;
       this.sent.delete(this.nextOut);
       this.nextOut++;
       if (this.gc) {
-        for (const [, b] of o.tables) this.young += b.length;
+        for (const [, b] of r.tables) this.young += b.length;
         if (this.young >= YOUNG_GC_BYTES) {
           this.full += this.young;
           this.young = 0;
@@ -212,6 +207,8 @@ class WorkerConverter<M> implements ChunkConverter<M> {
           } else this.gc({ type: 'minor' });
         }
       }
+      const o: ChunkOutput = { tables: r.tables as [TableName, Uint8Array][], rejects: r.rejects, counters: r.counters };
+      if (r.rowRefs) o.rowRefs = r.rowRefs as [TableName, Float64Array][];
       const wait = this.onOutput(o, meta);
       if (wait) await wait;
     }
@@ -229,7 +226,7 @@ class WorkerConverter<M> implements ChunkConverter<M> {
     }
   }
 
-  private post(chunk: Chunk, meta: M, w: number): void {
+  private post(chunk: Chunk, meta: M): void {
     const s = this.seq++;
     // The reader's buffer moves to the worker when nothing else uses it; otherwise a copy does.
     let data: Uint8Array = chunk.data;
@@ -239,6 +236,10 @@ class WorkerConverter<M> implements ChunkConverter<M> {
     }
     const req: WorkerRequest = { seq: s, file: chunk.file, startLine: chunk.startLine, startOffset: chunk.startOffset, data, lines: chunk.lines };
     if (chunk.overlong) req.overlong = { head: new Uint8Array(chunk.overlong.head), bytes: chunk.overlong.bytes, terminated: chunk.overlong.terminated };
+    // The least loaded worker: chunks differ in cost (a statistics message fans out into
+    // thousands of rows).
+    let w = 0;
+    for (let i = 1; i < this.n; i++) if (this.load[i]! < this.load[w]!) w = i;
     const bytes = chunk.overlong ? chunk.overlong.bytes : chunk.data.length;
     this.sent.set(s, { meta, bytes, worker: w });
     this.load[w]! += bytes;
@@ -254,21 +255,7 @@ class WorkerConverter<M> implements ChunkConverter<M> {
       return;
     }
     await this.waitFor(() => this.seq - this.nextOut < this.maxInFlight);
-    // The least loaded worker: chunks differ in cost (a statistics message fans out into
-    // thousands of rows). It gets the chunk while it has less than two of its size to do (so it
-    // never waits while this thread converts one); otherwise this thread converts it.
-    let w = 0;
-    for (let i = 1; i < this.n; i++) if (this.load[i]! < this.load[w]!) w = i;
-    const bytes = chunk.overlong ? chunk.overlong.bytes : chunk.data.length;
-    if (this.load[w]! < 2 * Math.max(bytes, 64 << 10)) {
-      this.post(chunk, meta, w);
-      return;
-    }
-    const s = this.seq++;
-    this.sent.set(s, { meta, bytes, worker: -1 });
-    this.inline ??= new ChunkSerializer(this.opts.teams, this.opts.rowRefs ? { rowRefs: true } : {});
-    this.done.set(s, this.inline.run(chunk));
-    await this.drain();
+    this.post(chunk, meta);
   }
 
   async flush(): Promise<void> {
