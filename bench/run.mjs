@@ -350,7 +350,14 @@ if (only.has('long')) {
   const long = await prepareLong(log);
   results.memory.push(await benchMemory('32 MiB lines', long, 'eight 32 MiB lines (preimage blob, block codec, segment data) between ordinary lines'));
 }
-if (only.has('bq')) results.bq = await benchBigQuery(w1, { measure, log, CLI });
+if (only.has('bq')) {
+  try {
+    results.bq = await benchBigQuery(Object.assign(w1m, { name: 'W1m' }), { measure, log, CLI });
+  } catch (e) {
+    log(`bigquery failed: ${e.stack ?? e}`);
+    results.bq = `_Failed: ${String(e.message ?? e).split('\n')[0]}_`;
+  }
+}
 if (only.has('profile') && TMPFS_OUT) {
   const parts = [];
   for (const workers of [1, 2]) {
