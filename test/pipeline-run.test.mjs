@@ -210,3 +210,24 @@ test('runToSink --follow: appended lines arrive, a half line waits, then (the fi
   assert.ok(summary.polls > 3);
   assert.equal(sink.batches.at(-1).end.offset, readFileSync(file).length);
 });
+
+test('identityFromStart (from the first chunk) equals fileIdentity; a copy of a file is read once', async (t) => {
+  const { identityFromStart } = await import('../dist/input/identity.js');
+  const dir = tempDir(t);
+  const cases = [line(1) + line(2), 'x'.repeat(70_000) + '\n' + line(1), line(3).trimEnd()];
+  for (const [i, text] of cases.entries()) {
+    const p = join(dir, `c${i}.log`);
+    writeFileSync(p, text);
+    const data = readFileSync(p);
+    assert.equal(identityFromStart(p, data.subarray(0, Math.min(data.length, data.indexOf(10) === -1 ? data.length : Math.max(data.indexOf(10) + 1, 1024)))), await fileIdentity(p, true), `case ${i}`);
+  }
+  const a = join(dir, 'a');
+  const b = join(dir, 'b');
+  for (const d of [a, b]) {
+    (await import('node:fs')).mkdirSync(d);
+    writeFileSync(join(d, 'same.log'), line(1) + line(2));
+  }
+  const s = await convertToDune({ paths: [a, b], out: join(dir, 'out'), workers: 1, progress: false });
+  assert.equal(s.rows_total, 2, 'the copy adds nothing');
+  assert.equal(s.files_duplicate, 1);
+});

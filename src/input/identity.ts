@@ -25,19 +25,6 @@ export function layoutName(path: string): string {
 }
 
 /**
- * fileIdentity from the file's first bytes (at least HEAD_BYTES of them, or all it has), for a
- * file already read whole (input/reader.ts ReadAhead).
- */
-export function identityOfHead(path: string, data: Buffer, whole: boolean): string | undefined {
-  const n = Math.min(data.length, HEAD_BYTES);
-  if (n === 0) return undefined;
-  const nl = data.subarray(0, n).indexOf(10);
-  if (nl === -1 && n < HEAD_BYTES && !whole) return undefined;
-  const head = data.subarray(0, nl === -1 ? n : nl + 1);
-  return `${layoutName(path)}#${createHash('sha256').update(head).digest('hex').slice(0, 16)}`;
-}
-
-/**
  * The identity of a file, or undefined when its first line is not complete yet (only possible
  * while a collector is writing it; `whole` accepts an unterminated first line, for files that
  * are not being written any more).
@@ -57,10 +44,27 @@ export async function fileIdentity(path: string, whole: boolean): Promise<string
       if (bytesRead === 0) break;
       n += bytesRead;
     }
-    return identityOfHead(path, buf.subarray(0, n), whole);
+    if (n === 0) return undefined;
+    const nl = buf.subarray(0, n).indexOf(10);
+    if (nl === -1 && n < HEAD_BYTES && !whole) return undefined;
+    const head = buf.subarray(0, nl === -1 ? n : nl + 1);
+    return `${layoutName(path)}#${createHash('sha256').update(head).digest('hex').slice(0, 16)}`;
   } catch (e) {
     throw new ConfigError(`cannot read ${path}: ${describeError(e)}`);
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * The identity fileIdentity(path, true) gives, from bytes already read from the file's start
+ * (a first chunk of whole lines, or an over-long first line's head): a run that starts every
+ * file at 0 need not open each file twice.
+ */
+export function identityFromStart(path: string, data: Buffer): string | undefined {
+  if (data.length === 0) return undefined;
+  const buf = data.subarray(0, HEAD_BYTES);
+  const nl = buf.indexOf(10);
+  const head = buf.subarray(0, nl === -1 ? buf.length : nl + 1);
+  return `${layoutName(path)}#${createHash('sha256').update(head).digest('hex').slice(0, 16)}`;
 }

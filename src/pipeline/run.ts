@@ -6,7 +6,7 @@ import { stat } from 'node:fs/promises';
 import type { TeamMap } from '../telemetry/envelope.js';
 import { addCounters, newCounters, rejectOf, type Counters } from '../telemetry/convert.js';
 import { listLogFiles, type InputFile } from '../input/list.js';
-import { fileIdentity, identityOfHead, layoutName } from '../input/identity.js';
+import { fileIdentity, identityFromStart, layoutName } from '../input/identity.js';
 import { Follower, SETTLE_MS } from '../input/follow.js';
 import { ReadAhead, readChunks, wholeFileChunks, type Chunk } from '../input/reader.js';
 import type { FilePosition, ResumePositions, Sink, SinkBatch, SinkResult } from '../sinks/sink.js';
@@ -154,10 +154,33 @@ export async function runToSink(sink: Sink, opts: RunToSinkOptions): Promise<Run
     return !!st && Date.now() - st.mtimeMs < settleMs;
   };
 
+  // A sink that holds no position (the JSONL export) reads every file from its start: the
+  // identity then comes from the first chunk instead of a read of its own.
+  const lazyIds = !follow && positions.size === 0 && !positions.watermark;
+
+  /** The file's identity is known: false when it is a copy of a file already read. */
+  function own(f: InputFile, id: string): boolean {
+    const owner = owners.get(id);
+    if (owner === undefined) {
+      owners.set(id, f.path);
+      filesSeen++;
+      return true;
+    }
+    if (owner === f.path) return true;
+    // A copy of a file already read (same layout name and first line): the same file.
+    if (!complete.has(f.path)) {
+      duplicates++;
+      note(`${f.path} is a copy of ${owner}; read once`);
+      complete.add(f.path);
+    }
+    return false;
+  }
+
   /** Reads what is new in one file. */
   async function pump(f: InputFile): Promise<void> {
     // The whole file, when it was read ahead (bytes from offset 0): identity and chunks from it.
-    const whole = ahead ? await ahead.take(f.path) : undefined;
+    const wholeFile = ahead ? await ahead.take(f.path) : undefined;
+    if (lazyIds) return pumpFromStart(f, wholeFile);
     let id = ids.get(f.path);
     if (!id) {
       if (positions.watermark && isLayout(f.path) && layoutName(f.path) <= positions.watermark) {
@@ -165,24 +188,11 @@ export async function runToSink(sink: Sink, opts: RunToSinkOptions): Promise<Run
         complete.add(f.path);
         return;
       }
-      id = whole ? identityOfHead(f.path, whole, true) : await fileIdentity(f.path, !follow || !(await isFresh(f.path)));
+      id = wholeFile ? identityFromStart(f.path, wholeFile) : await fileIdentity(f.path, !follow || !(await isFresh(f.path)));
       if (!id) return; // empty, or its first line is still being written
       ids.set(f.path, id);
     }
-    const owner = owners.get(id);
-    if (owner === undefined) {
-      owners.set(id, f.path);
-      filesSeen++;
-    }
-    else if (owner !== f.path) {
-      // A copy of a file already read (same layout name and first line): the same file.
-      if (!complete.has(f.path)) {
-        duplicates++;
-        note(`${f.path} is a copy of ${owner}; read once`);
-        complete.add(f.path);
-      }
-      return;
-    }
+    if (!own(f, id)) return;
     let cur = cursors.get(id);
     if (!cur) {
       cur = positions.get(id) ?? { offset: 0, line: 1 };
@@ -203,9 +213,32 @@ export async function runToSink(sink: Sink, opts: RunToSinkOptions): Promise<Run
       return;
     }
     complete.delete(f.path);
+    await readFrom(f, id, cur, wholeFile);
+  }
+
+  /** A file read whole from its start, its identity taken from its first chunk. */
+  async function pumpFromStart(f: InputFile, wholeFile: Buffer | undefined): Promise<void> {
+    if (f.size === 0) {
+      complete.add(f.path);
+      return;
+    }
+    await readFrom(f, undefined, { offset: 0, line: 1 }, wholeFile);
+  }
+
+  /**
+   * Reads a file from `from` to its end (or to a last line held back); from `wholeFile`, its
+   * bytes from offset 0, when they were read ahead (ReadAhead).
+   */
+  async function readFrom(f: InputFile, knownId: string | undefined, from: FilePosition, wholeFile?: Buffer): Promise<void> {
+    let id = knownId;
     let held = false;
-    const chunks = whole ? wholeFileChunks(f.path, whole, cur) : readChunks(f.path, { start: cur, ...(opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {}), ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}) });
+    const chunks = wholeFile ? wholeFileChunks(f.path, wholeFile, from) : readChunks(f.path, { start: from, ...(opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {}), ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}) });
     for await (const chunk of chunks) {
+      if (id === undefined) {
+        id = identityFromStart(f.path, chunk.overlong ? chunk.overlong.head : chunk.data);
+        if (id === undefined || !own(f, id)) return;
+        ids.set(f.path, id);
+      }
       const start = { offset: chunk.startOffset, line: chunk.startLine };
       const end = endOf(chunk);
       const bytes = chunk.overlong ? chunk.overlong.bytes : chunk.data.length;
@@ -287,7 +320,12 @@ export async function runToSink(sink: Sink, opts: RunToSinkOptions): Promise<Run
   progress.stop();
   if (failure !== undefined || (stopped && !sink.resumable)) {
     aborted = true;
-    await sink.abort();
+    try {
+      await sink.abort();
+    } catch (e) {
+      // The run's own failure is the one to report; without one, the abort's.
+      if (failure === undefined) throw e;
+    }
     if (failure !== undefined) throw failure;
   } else {
     result = await sink.commit();
