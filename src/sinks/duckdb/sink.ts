@@ -36,6 +36,8 @@ export const DEFAULT_FLUSH_BYTES = 32 << 20;
 export const DEFAULT_MEMORY_LIMIT = '256MB';
 /** read_json's default largest row; bigger rows (huge lines) raise it for their load only. */
 const DEFAULT_MAX_OBJECT = 16 << 20;
+/** JAM_ETL_DEBUG=duckdb prints each load's size and times on stderr. */
+const DEBUG = (process.env.JAM_ETL_DEBUG ?? '').split(',').includes('duckdb');
 
 type Target = TableName | typeof REJECTS_TABLE;
 
@@ -115,7 +117,7 @@ export class DuckDbSink implements Sink {
   }
 
   async open(): Promise<Map<string, FilePosition>> {
-    this.wh = await openWarehouse(this.opts.db, { memoryLimit: this.opts.memoryLimit ?? DEFAULT_MEMORY_LIMIT, ...(this.opts.threads ? { threads: this.opts.threads } : {}) });
+    this.wh = await openWarehouse(this.opts.db, { memoryLimit: this.opts.memoryLimit ?? DEFAULT_MEMORY_LIMIT, allocatorFlush: process.env.JAM_DUCKDB_ALLOC ?? '4MB', ...(this.opts.threads ? { threads: this.opts.threads } : {}) });
     try {
       this.plan = await applySchema(this.wh.connection, this.wanted);
       // The load folder is ours while we hold the database's lock: what a killed run left there
@@ -222,6 +224,8 @@ export class DuckDbSink implements Sink {
     const conn = this.wh?.connection;
     if (!conn) throw new Error('the DuckDB sink is not open');
     for (const p of g.files.values()) closeSync(p.fd);
+    const t0 = performance.now();
+    if (DEBUG) process.stderr.write(`duckdb load ${g.n}: begin\n`);
     await conn.run('BEGIN TRANSACTION');
     try {
       for (const [target, p] of g.files) {
@@ -253,7 +257,9 @@ export class DuckDbSink implements Sink {
            ON CONFLICT (file_id) DO UPDATE SET path = excluded.path, byte_offset = excluded.byte_offset, line = excluded.line, updated = excluded.updated`,
         );
       }
+      const t1 = performance.now();
       await conn.run('COMMIT');
+      if (DEBUG) process.stderr.write(`duckdb load ${g.n}: committed ${(g.bytes / 1048576).toFixed(1)} MiB, inserts ${(t1 - t0).toFixed(0)} ms, commit ${(performance.now() - t1).toFixed(0)} ms, rss ${process.memoryUsage().rss >> 20} MiB\n`);
     } catch (e) {
       // The load's own error is the one to report; a failed ROLLBACK adds nothing to it.
       await conn.run('ROLLBACK').catch(() => undefined);
