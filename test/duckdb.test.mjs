@@ -95,7 +95,8 @@ test('the fixtures in DuckDB equal the dune JSONL row for row, per table, column
   assert.equal(r.code, 0, r.stderr);
   const s = JSON.parse(r.stdout);
   assert.equal(s.rows_total, 697);
-  assert.equal(s.files_read, 8);
+  assert.equal(s.files, 8);
+  assert.equal(s.files_already_done, 0);
   assert.deepEqual(s.tables_created.sort(), [...TABLE_NAMES].sort());
   const want = duneTables(join(d, 'dune'));
   const got = await duckdbTables(t, db);
@@ -128,7 +129,8 @@ test('the fixtures in DuckDB equal the dune JSONL row for row, per table, column
     const again = await runCli(['duckdb', ...args, '--db', db, '--json']);
     assert.equal(again.code, 0, again.stderr);
     assert.equal(JSON.parse(again.stdout).rows_total, 0);
-    assert.equal(JSON.parse(again.stdout).files_read, 0);
+    assert.equal(JSON.parse(again.stdout).files_already_done, 8);
+    assert.equal(JSON.parse(again.stdout).transactions, 0);
   }
   const c = await counts(t, db);
   assert.equal(Object.values(c).reduce((a, b) => a + b, 0), 697);

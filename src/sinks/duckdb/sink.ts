@@ -15,8 +15,8 @@ import { join } from 'node:path';
 import { ConfigError, describeError } from '../../errors.js';
 import { schemas as packageSchemas, TABLE_NAMES, type Column, type TableName } from '../../tables/schema.js';
 import { quoteIdent, quoteLiteral, readJsonColumnsSql } from '../../tables/duckdb-types.js';
-import type { FilePosition, Sink, SinkBatch, SinkResult } from '../sink.js';
-import { applySchema, POSITIONS_TABLE, readPositions, REJECT_COLUMNS, REJECTS_TABLE, type SchemaPlan } from './ddl.js';
+import type { ResumePositions, Sink, SinkBatch, SinkResult, FilePosition } from '../sink.js';
+import { applySchema, POSITIONS_TABLE, readPositions, REJECT_COLUMNS, REJECTS_TABLE, STATE_TABLE, type SchemaPlan } from './ddl.js';
 import { duckdbMessage, openWarehouse, type Warehouse } from './warehouse.js';
 
 export interface DuckDbSinkOptions {
@@ -59,6 +59,8 @@ interface Generation {
   /** input path -> file identity, for the reject records (they name the path) */
   rejectFiles: Map<string, string>;
   bytes: number;
+  /** --follow: a new watermark, and the identities whose positions it replaces. */
+  collapse?: { watermark: string; ids: string[] };
 }
 
 function byteLength(d: string | Uint8Array | Uint8Array[]): number {
@@ -96,6 +98,8 @@ function writeAll(p: Pending, data: string | Uint8Array | Uint8Array[]): void {
 
 export class DuckDbSink implements Sink {
   readonly name = 'duckdb';
+  /** What is committed stays: a stopped run commits, and a rerun continues from the positions. */
+  readonly resumable = true;
   private readonly flushBytes: number;
   private readonly wanted: Map<TableName, Column[]>;
   private readonly loadDir: string;
@@ -116,7 +120,7 @@ export class DuckDbSink implements Sink {
     this.loadDir = `${opts.db}.load`;
   }
 
-  async open(): Promise<Map<string, FilePosition>> {
+  async open(): Promise<ResumePositions> {
     this.wh = await openWarehouse(this.opts.db, { memoryLimit: this.opts.memoryLimit ?? DEFAULT_MEMORY_LIMIT, allocatorFlush: process.env.JAM_DUCKDB_ALLOC ?? '4MB', ...(this.opts.threads ? { threads: this.opts.threads } : {}) });
     try {
       this.plan = await applySchema(this.wh.connection, this.wanted);
@@ -135,7 +139,7 @@ export class DuckDbSink implements Sink {
 
   write(batch: SinkBatch): void | Promise<void> {
     if (this.failure) throw this.failure;
-    const g = (this.gen ??= { n: this.gens++, files: new Map(), positions: new Map(), rejectFiles: new Map(), bytes: 0 });
+    const g = this.generation();
     for (const [table, data] of batch.tables) {
       const n = byteLength(data);
       if (n === 0) continue;
@@ -160,6 +164,18 @@ export class DuckDbSink implements Sink {
     if (g.bytes >= this.flushBytes) return this.startLoad();
   }
 
+  /** Files wholly stored behind `watermark` (--follow): their positions give way to it, in the next load. */
+  collapse(watermark: string, ids: readonly string[]): void {
+    const g = this.generation();
+    const prev = g.collapse?.ids ?? [];
+    g.collapse = { watermark, ids: [...prev, ...ids] };
+    for (const id of ids) g.positions.delete(id);
+  }
+
+  private generation(): Generation {
+    return (this.gen ??= { n: this.gens++, files: new Map(), positions: new Map(), rejectFiles: new Map(), bytes: 0 });
+  }
+
   async checkpoint(): Promise<void> {
     await this.startLoad();
     await this.inflight;
@@ -173,7 +189,14 @@ export class DuckDbSink implements Sink {
     return {
       tables: TABLE_NAMES.filter((t) => this.stored.has(t)).map((t) => ({ table: t, rows: this.stored.get(t)!, location: `${this.opts.db}:${t}` })),
       rejects: this.rejectsStored > 0 ? `${this.opts.db}:${REJECTS_TABLE}` : undefined,
-      extra: { db: this.opts.db, transactions: this.transactions, rejects_stored: this.rejectsStored },
+      extra: {
+        db: this.opts.db,
+        tables_created: this.plan?.create ?? [],
+        columns_added: this.plan?.add ?? [],
+        stored: Object.fromEntries([...this.stored]),
+        rejects_stored: this.rejectsStored,
+        transactions: this.transactions,
+      },
     };
   }
 
@@ -249,6 +272,16 @@ export class DuckDbSink implements Sink {
         );
         // The pipeline counted the rows it wrote; anything else means a line was misread.
         if (r.rowsChanged !== p.rows) throw new Error(`${target}: ${r.rowsChanged} rows loaded from ${p.rows}`);
+      }
+      if (g.collapse) {
+        const { watermark, ids } = g.collapse;
+        for (let i = 0; i < ids.length; i += 1000) {
+          await conn.run(`DELETE FROM ${POSITIONS_TABLE} WHERE file_id IN (${ids.slice(i, i + 1000).map(quoteLiteral).join(', ')})`);
+        }
+        await conn.run(
+          `INSERT INTO ${STATE_TABLE} (key, value, updated) VALUES ('watermark', ${quoteLiteral(watermark)}, now())
+           ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated = excluded.updated`,
+        );
       }
       if (g.positions.size > 0) {
         const values = [...g.positions].map(([id, { path, end }]) => `(${quoteLiteral(id)}, ${quoteLiteral(path)}, ${end.offset}, ${end.line}, now())`).join(', ');
