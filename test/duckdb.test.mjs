@@ -449,3 +449,31 @@ test('a 24 MB line (bigger than read_json\'s default object size) loads whole, e
   const rows = await w.rows('SELECT requester, blob_length, length(blob) AS chars, blob = ' + `'${blob}'` + ' AS same FROM preimages ORDER BY requester');
   assert.deepEqual(rows.map((x) => [Number(x.requester), Number(x.blob_length), Number(x.chars), x.same]), [[7, 12 << 20, blob.length, true], [8, 2, 6, false]]);
 });
+
+test('sink: a load whose row count differs from the pipeline\'s count fails whole (no rows, no position) and the database stays usable', async (t) => {
+  const d = tempDir(t);
+  const db = join(d, 'jam.duckdb');
+  const row = JSON.parse(JSON.stringify({ time: '2025-04-24T23:39:00.120887Z', slot: 1, team: 't', sender_id: null, elapsed: null, anchor: '0x11', bitfield: '0x03', validator_index: 4, signature: '0x22' }));
+  const cols = loadSchemas().get('assurances').map((c) => c.name);
+  const text = [row, row].map((r) => JSON.stringify(Object.fromEntries(cols.map((c) => [c, r[c] ?? null])))).join('\n') + '\n';
+  const batch = (rows) => ({
+    fileId: 'x.log#1', path: 'x.log', start: { offset: 0, line: 1 }, end: { offset: text.length, line: 3 },
+    tables: [['assurances', text]], rejects: '',
+    counters: { lines: 2, blank: 0, rowLines: 2, rejects: 0, rows: Object.fromEntries(TABLE_NAMES.map((x) => [x, x === 'assurances' ? rows : 0])), rejectsByCode: {}, bytes: text.length },
+  });
+  const bad = new DuckDbSink({ db });
+  assert.equal((await bad.open()).size, 0);
+  await bad.write(batch(3)); // the pipeline "counted" 3 rows, the JSONL holds 2
+  await assert.rejects(bad.commit(), /assurances: 2 rows loaded from 3/);
+  assert.equal(existsSync(`${db}.load`), false, 'load files removed');
+  const good = new DuckDbSink({ db });
+  assert.equal((await good.open()).size, 0, 'no position was stored');
+  await good.write(batch(2));
+  const res = await good.commit();
+  assert.deepEqual(res.tables, [{ table: 'assurances', rows: 2, location: `${db}:assurances` }]);
+  const again = new DuckDbSink({ db });
+  assert.deepEqual([...(await again.open())], [['x.log#1', { offset: text.length, line: 3 }]]);
+  await again.commit();
+  const w = await openDb(t, db);
+  assert.equal((await w.rows('SELECT count(*) AS n FROM assurances'))[0].n, 2n);
+});

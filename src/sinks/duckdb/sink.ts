@@ -220,7 +220,13 @@ export class DuckDbSink implements Sink {
   }
 
   async commit(): Promise<SinkResult> {
-    await this.checkpoint();
+    try {
+      await this.checkpoint();
+    } catch (e) {
+      // What committed before stays; the database is closed and the load files removed.
+      await this.abort();
+      throw e;
+    }
     this.closeWarehouse();
     rmSync(this.loadDir, { recursive: true, force: true });
     return {
