@@ -11,7 +11,8 @@
 //   diy     what a user could do with DuckDB alone: CREATE TABLE raw AS SELECT * FROM
 //           read_json('W1/*.log') (one raw table, types auto-detected, no mapping), closed
 // Each is a fresh `node` process timed from spawn to exit, with its peak RSS from getrusage
-// (bench/rusage.mjs). Then (unless --no-mem) one jam-etl duckdb run over >= 5 GB (160
+// (bench/rusage.mjs); JAM_ETL_ALLOW_DUPLICATE_INPUTS=1 as in bench/run.mjs, since the 5 GB input
+// is symlinks to W1's files. Then (unless --no-mem) one jam-etl duckdb run over >= 5 GB (160
 // symlinks to W1's files) for peak RSS. --write puts the tables into BENCHMARKS.md between the
 // duckdb markers.
 import { spawn, execFileSync } from 'node:child_process';
@@ -81,7 +82,7 @@ async function measure(args) {
   await quiet();
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, ['--import', RUSAGE, ...args], { env: { ...process.env, JAM_BENCH_RUSAGE: usageFile }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', RUSAGE, ...args], { env: { ...process.env, JAM_BENCH_RUSAGE: usageFile, JAM_ETL_ALLOW_DUPLICATE_INPUTS: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
     const out = [];
     const err = [];
     child.stdout.on('data', (b) => out.push(b));
