@@ -7,6 +7,7 @@ import { registerDune } from './commands/dune.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerSchema } from './commands/schema.js';
 import { registerBigquery } from './commands/bigquery.js';
+import { registerReport } from './commands/report.js';
 import { ConfigError, describeError, UsageError } from './errors.js';
 
 export function buildProgram(io: CliIO): Command {
@@ -23,6 +24,7 @@ export function buildProgram(io: CliIO): Command {
   registerGenerate(program, io);
   registerSchema(program, io);
   registerBigquery(program, io);
+  registerReport(program, io);
   return program;
 }
 

@@ -1,0 +1,89 @@
+// Reading the DuckDB warehouse for the report: open it read-only, make sure every table the SQL
+// names exists (an empty or partial warehouse reads as no rows: missing tables become empty
+// TEMP tables typed from schema/*.json), set the window and run the SQL files of sql/report/.
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { ConfigError, describeError } from '../errors.js';
+import { TABLE_NAMES, columnsOf, type BigQueryType } from '../tables/schema.js';
+
+/**
+ * The SQL files live in the package's top-level `sql/report/` folder (shipped through package.json
+ * "files"), not in dist/: they are documentation a user runs by hand as much as code.
+ */
+export const SQL_DIR = new URL('../../sql/report/', import.meta.url);
+export const SQL_FILES = ['window', 'timings', 'activity', 'validators'] as const;
+export type SqlFile = (typeof SQL_FILES)[number];
+
+export function sqlPath(name: SqlFile): string {
+  return fileURLToPath(new URL(`${name}.sql`, SQL_DIR));
+}
+
+export function readSql(name: SqlFile): string {
+  return readFileSync(sqlPath(name), 'utf8');
+}
+
+const DUCK_TYPES: Record<BigQueryType, string> = { STRING: 'VARCHAR', INTEGER: 'BIGINT', TIMESTAMP: 'TIMESTAMPTZ', BOOLEAN: 'BOOLEAN', FLOAT: 'DOUBLE' };
+
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+export type SqlRow = Record<string, Json>;
+
+export class Warehouse {
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly conn: DuckDBConnection,
+  ) {}
+
+  /** Opens `file` read-only (never creates it). Exit-2 errors for a missing or unreadable file. */
+  static async open(file: string): Promise<Warehouse> {
+    if (!existsSync(file)) throw new ConfigError(`--db ${file}: no such DuckDB file (make one with jam-etl duckdb)`);
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(file, { access_mode: 'READ_ONLY' });
+    } catch (e) {
+      throw new ConfigError(`--db ${file}: cannot open it as a DuckDB database: ${describeError(e)}`);
+    }
+    const conn = await instance.connect();
+    const w = new Warehouse(instance, conn);
+    try {
+      await conn.run("SET TimeZone = 'UTC'");
+      await w.ensureTables();
+    } catch (e) {
+      w.close();
+      throw e;
+    }
+    return w;
+  }
+
+  private async ensureTables(): Promise<void> {
+    const r = await this.conn.runAndReadAll("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'");
+    const have = new Set(r.getRowObjectsJson().map((x) => String(x['table_name'])));
+    for (const t of TABLE_NAMES) {
+      if (have.has(t)) continue;
+      const cols = columnsOf(t).map((c) => `"${c.name}" ${DUCK_TYPES[c.type]}`);
+      await this.conn.run(`CREATE TEMP TABLE "${t}" (${cols.join(', ')})`);
+    }
+  }
+
+  /** Sets (or clears) the window variables the SQL files read. Times are validated Dates. */
+  async setWindow(since: Date | undefined, until: Date | undefined): Promise<void> {
+    for (const [name, d] of [['report_since', since], ['report_until', until]] as const) {
+      if (d) await this.conn.run(`SET VARIABLE ${name} = TIMESTAMPTZ '${d.toISOString()}'`);
+      else await this.conn.run(`RESET VARIABLE ${name}`);
+    }
+  }
+
+  async query(name: SqlFile): Promise<SqlRow[]> {
+    try {
+      const r = await this.conn.runAndReadAll(readSql(name));
+      return r.getRowObjectsJson() as SqlRow[];
+    } catch (e) {
+      throw new ConfigError(`sql/report/${name}.sql failed on this warehouse: ${describeError(e)}`);
+    }
+  }
+
+  close(): void {
+    this.conn.closeSync();
+    this.instance.closeSync();
+  }
+}
