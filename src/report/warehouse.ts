@@ -47,6 +47,9 @@ export class Warehouse {
     const w = new Warehouse(instance, conn);
     try {
       await conn.run("SET TimeZone = 'UTC'");
+      // One thread: parallel aggregation sums in a varying order, so a mean or stddev could
+      // differ in its last digit from run to run; the report's output must be stable.
+      await conn.run('SET threads = 1');
       await w.ensureTables();
     } catch (e) {
       w.close();
