@@ -7,6 +7,8 @@ import { registerDune } from './commands/dune.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerSchema } from './commands/schema.js';
 import { registerBigquery } from './commands/bigquery.js';
+import { registerDuckdb } from './commands/duckdb.js';
+import { registerSql } from './commands/sql.js';
 import { registerReport } from './commands/report.js';
 import { ConfigError, describeError, UsageError } from './errors.js';
 
@@ -24,6 +26,8 @@ export function buildProgram(io: CliIO): Command {
   registerGenerate(program, io);
   registerSchema(program, io);
   registerBigquery(program, io);
+  registerDuckdb(program, io);
+  registerSql(program, io);
   registerReport(program, io);
   return program;
 }

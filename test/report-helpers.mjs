@@ -26,49 +26,18 @@ export function readTables(dir) {
   return out;
 }
 
-const DUCK = { STRING: 'VARCHAR', INTEGER: 'BIGINT', TIMESTAMP: 'TIMESTAMPTZ', BOOLEAN: 'BOOLEAN', FLOAT: 'DOUBLE' };
 
-/**
- * Builds a DuckDB warehouse from `jam-etl dune` output. Uses `jam-etl duckdb` when the CLI has it;
- * until then, tables typed from schema/*.json (TIMESTAMP -> TIMESTAMPTZ) filled with read_json.
- */
+/** Builds a DuckDB warehouse from logs with the built `jam-etl duckdb`. */
 export async function buildDb(logsPaths, dbFile, workDir, extraArgs = []) {
   rmSync(dbFile, { force: true });
   rmSync(`${dbFile}.wal`, { force: true });
-  const hasDuckdb = /^\s+duckdb\b/m.test(run(['--help']).stdout);
-  if (hasDuckdb) {
-    const r = run(['duckdb', ...logsPaths, '--db', dbFile, '-q', ...extraArgs]);
-    if (r.code !== 0) throw new Error(`jam-etl duckdb failed: ${r.stderr}`);
-    return;
+  let paths = logsPaths;
+  if (paths.length === 0) {
+    paths = [join(workDir, 'no-logs')];
+    mkdirSync(paths[0], { recursive: true });
   }
-  const out = join(workDir, 'dune');
-  rmSync(out, { recursive: true, force: true });
-  mkdirSync(out, { recursive: true });
-  if (logsPaths.length > 0) {
-    const r = run(['dune', ...logsPaths, '-o', out, '-q', ...extraArgs]);
-    if (r.code !== 0) throw new Error(`jam-etl dune failed: ${r.stderr}`);
-  }
-  await loadJsonlDir(out, dbFile);
-}
-
-export async function loadJsonlDir(dir, dbFile) {
-  const { DuckDBInstance } = await import('@duckdb/node-api');
-  const inst = await DuckDBInstance.create(dbFile);
-  const c = await inst.connect();
-  try {
-    for (const t of TABLES) {
-      const cols = JSON.parse(readFileSync(join(SCHEMA_DIR, `${t}.json`), 'utf8'));
-      await c.run(`CREATE TABLE ${t} (${cols.map((col) => `"${col.name}" ${DUCK[col.type]}${col.mode === 'REQUIRED' ? ' NOT NULL' : ''}`).join(', ')})`);
-      const f = join(dir, `${t}.jsonl`);
-      if (existsSync(f)) {
-        const spec = cols.map((col) => `"${col.name}": '${DUCK[col.type]}'`).join(', ');
-        await c.run(`INSERT INTO ${t} SELECT * FROM read_json('${f.replaceAll("'", "''")}', format = 'newline_delimited', columns = {${spec}})`);
-      }
-    }
-  } finally {
-    c.closeSync();
-    inst.closeSync();
-  }
+  const r = run(['duckdb', ...paths, '--db', dbFile, '-q', ...extraArgs]);
+  if (r.code !== 0) throw new Error(`jam-etl duckdb failed: ${r.stderr}`);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -239,22 +239,37 @@ test('--format md: a leaderboard table with a row per team', () => {
   assert.ok(board[0].startsWith(`| 1 | ${j.teams[0].team} |`));
 });
 
-test('the SQL files run by hand give the figures the command prints', async () => {
+test('the SQL files run by hand (jam-etl sql, and DuckDB with SET VARIABLE) give the figures the command prints', async () => {
+  const since = '2025-04-24T23:40:00Z';
+  const j = reportJson(gen.db, ['--since', since]);
+  const check = (rows, how) => {
+    for (const t of j.teams) for (const a of ACTS) {
+      const row = rows.find((r) => r.level === 'team' && r.team === t.team && r.activity === a);
+      assert.equal(row ? Number(row.n) : 0, t.activities[a].n, `${how}: ${t.team} ${a}`);
+      if (row) assert.equal(row.p90_ms, t.activities[a].p90_ms, `${how}: ${t.team} ${a}`);
+    }
+  };
+  // jam-etl sql takes one statement: --print-sql writes the window into it
+  const printed = run(['report', '--print-sql', 'timings', '--since', since]);
+  assert.equal(printed.code, 0, printed.stderr);
+  assert.ok(!printed.stdout.includes("getvariable('report_since')"));
+  const viaSql = run(['sql', '--db', gen.db, '--format', 'json', '--', printed.stdout]);
+  assert.equal(viaSql.code, 0, viaSql.stderr);
+  check(JSON.parse(viaSql.stdout), 'jam-etl sql');
+  // the file itself, unchanged, with the window set as a DuckDB variable
   const { DuckDBInstance } = await import('@duckdb/node-api');
   const inst = await DuckDBInstance.create(gen.db, { access_mode: 'READ_ONLY' });
   const c = await inst.connect();
   try {
-    await c.run("SET VARIABLE report_since = TIMESTAMPTZ '2025-04-24 23:40:00+00'");
-    const sql = readFileSync(new URL('../sql/report/timings.sql', import.meta.url), 'utf8');
-    const rows = (await c.runAndReadAll(sql)).getRowObjectsJson();
-    const j = reportJson(gen.db, ['--since', '2025-04-24T23:40:00Z']);
-    for (const t of j.teams) for (const a of ACTS) {
-      const row = rows.find((r) => r.level === 'team' && r.team === t.team && r.activity === a);
-      assert.equal(row ? Number(row.n) : 0, t.activities[a].n, `${t.team} ${a}`);
-      if (row) assert.equal(row.p90_ms, t.activities[a].p90_ms);
-    }
+    await c.run(`SET VARIABLE report_since = TIMESTAMPTZ '${since}'`);
+    await c.run('SET threads = 1');
+    check((await c.runAndReadAll(readFileSync(new URL('../sql/report/timings.sql', import.meta.url), 'utf8'))).getRowObjectsJson(), 'SET VARIABLE');
   } finally {
     c.closeSync();
     inst.closeSync();
   }
+  // unset, the files cover everything
+  const whole = run(['sql', '--db', gen.db, '--format', 'json', '--', readFileSync(new URL('../sql/report/window.sql', import.meta.url), 'utf8')]);
+  assert.equal(whole.code, 0, whole.stderr);
+  assert.equal(JSON.parse(whole.stdout)[0].slots, reportJson(gen.db).window.slots);
 });

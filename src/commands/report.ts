@@ -6,12 +6,11 @@ import { buildReport } from '../report/compute.js';
 import { renderHtml } from '../report/html.js';
 import { DEFAULT_MIN_SAMPLES } from '../report/model.js';
 import { renderCsv, renderMarkdown, renderTable } from '../report/text.js';
-import { Warehouse } from '../report/warehouse.js';
+import { SQL_FILES, Warehouse, sqlFor, type SqlFile } from '../report/warehouse.js';
+import { DEFAULT_DB } from '../sinks/duckdb/warehouse.js';
 import { ConfigError, describeError, UsageError } from '../errors.js';
 import { EXIT_OK, intArg, type CliIO } from './common.js';
 
-/** Where `jam-etl duckdb` writes by default. */
-export const DEFAULT_DB = 'jam.duckdb';
 export const FORMATS = ['table', 'json', 'csv', 'md'] as const;
 type Format = (typeof FORMATS)[number];
 
@@ -22,6 +21,7 @@ interface ReportFlags {
   format: Format;
   html?: string;
   minSamples: number;
+  printSql?: SqlFile;
 }
 
 function timeArg(name: string) {
@@ -45,8 +45,14 @@ export function registerReport(program: Command, io: CliIO): void {
     .addOption(new Option('--format <f>', 'what to print on stdout').choices(FORMATS).default('table'))
     .option('--html <file>', 'also write a self-contained HTML page with the leaderboard and charts')
     .addOption(new Option('--min-samples <n>', 'samples an activity needs to be scored').argParser(intArg('--min-samples', 1)).default(DEFAULT_MIN_SAMPLES))
+    .addOption(new Option('--print-sql <name>', 'print that SQL file with the window written in (for jam-etl sql) and exit').choices(SQL_FILES))
     .action(async (o: ReportFlags) => {
       if (o.since && o.until && o.since.getTime() >= o.until.getTime()) throw new UsageError('--since must be before --until');
+      if (o.printSql !== undefined) {
+        io.stdout(sqlFor(o.printSql, { since: o.since, until: o.until }));
+        io.setExitCode(EXIT_OK);
+        return;
+      }
       const w = await Warehouse.open(o.db);
       let report;
       try {

@@ -15,9 +15,9 @@ export interface ReportOptions {
 }
 
 export async function buildReport(w: Warehouse, o: ReportOptions = {}): Promise<Report> {
-  await w.setWindow(o.since, o.until);
-  const [win, timings, activity, validators] = [await w.query('window'), await w.query('timings'), await w.query('activity'), await w.query('validators')];
-  return assemble({ window: win[0] ?? {}, timings, activity, validators }, o);
+  const win = { since: o.since, until: o.until };
+  const [window, timings, activity, validators] = [await w.query('window', win), await w.query('timings', win), await w.query('activity', win), await w.query('validators', win)];
+  return assemble({ window: window[0] ?? {}, timings, activity, validators }, o);
 }
 
 function num(v: Json | undefined): number | null {

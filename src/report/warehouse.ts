@@ -25,6 +25,24 @@ export function readSql(name: SqlFile): string {
 
 const DUCK_TYPES: Record<BigQueryType, string> = { STRING: 'VARCHAR', INTEGER: 'BIGINT', TIMESTAMP: 'TIMESTAMPTZ', BOOLEAN: 'BOOLEAN', FLOAT: 'DOUBLE' };
 
+export interface SqlWindow {
+  since?: Date | undefined;
+  until?: Date | undefined;
+}
+
+/**
+ * The statement of a SQL file with the window written in: each `getvariable('report_since')`
+ * (and `_until`) becomes a TIMESTAMPTZ literal or NULL, so that the one statement runs as it is
+ * (`jam-etl sql` takes exactly one statement; `jam-etl report --print-sql NAME` prints this).
+ * Times come from validated Dates, so the literal cannot carry anything else.
+ */
+export function sqlFor(name: SqlFile, w: SqlWindow = {}): string {
+  const lit = (d: Date | undefined) => (d ? `TIMESTAMPTZ '${d.toISOString()}'` : 'NULL');
+  return readSql(name)
+    .replaceAll("getvariable('report_since')", lit(w.since))
+    .replaceAll("getvariable('report_until')", lit(w.until));
+}
+
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 export type SqlRow = Record<string, Json>;
 
@@ -68,17 +86,9 @@ export class Warehouse {
     }
   }
 
-  /** Sets (or clears) the window variables the SQL files read. Times are validated Dates. */
-  async setWindow(since: Date | undefined, until: Date | undefined): Promise<void> {
-    for (const [name, d] of [['report_since', since], ['report_until', until]] as const) {
-      if (d) await this.conn.run(`SET VARIABLE ${name} = TIMESTAMPTZ '${d.toISOString()}'`);
-      else await this.conn.run(`RESET VARIABLE ${name}`);
-    }
-  }
-
-  async query(name: SqlFile): Promise<SqlRow[]> {
+  async query(name: SqlFile, window: SqlWindow = {}): Promise<SqlRow[]> {
     try {
-      const r = await this.conn.runAndReadAll(readSql(name));
+      const r = await this.conn.runAndReadAll(sqlFor(name, window));
       return r.getRowObjectsJson() as SqlRow[];
     } catch (e) {
       throw new ConfigError(`sql/report/${name}.sql failed on this warehouse: ${describeError(e)}`);

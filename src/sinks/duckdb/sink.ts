@@ -1,0 +1,270 @@
+// The DuckDB sink: rows go into the warehouse's tables, each table loaded in bulk by DuckDB's own
+// JSON reader, and every load commits its rows, its rejects and the resume positions it completes
+// in ONE transaction of the same database. So what is in the tables is exactly what the positions
+// say: a rerun reads on from there and adds nothing, and a SIGKILL at any moment loses only a
+// transaction that never committed (DuckDB's WAL), whose lines the rerun reads again.
+//
+// Bulk path: the batches' JSONL bytes (already checked against schema/ by the pipeline) are
+// appended, per table, to files in `<db>.load/`; once they hold `flushBytes` (or at a checkpoint,
+// or at the end) one transaction runs `INSERT INTO t SELECT … FROM read_json(file, columns={…})`
+// per table, with the column types derived from schema/. DuckDB parses them in C++ on its own
+// threads while the pipeline converts the next batches into a second set of files: at most two
+// sets exist, and a third waits (backpressure).
+import { closeSync, mkdirSync, openSync, rmSync, writeSync, writevSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, describeError } from '../../errors.js';
+import { schemas as packageSchemas, TABLE_NAMES, type Column, type TableName } from '../../tables/schema.js';
+import { quoteIdent, quoteLiteral, readJsonColumnsSql } from '../../tables/duckdb-types.js';
+import type { FilePosition, Sink, SinkBatch, SinkResult } from '../sink.js';
+import { applySchema, POSITIONS_TABLE, readPositions, REJECT_COLUMNS, REJECTS_TABLE, type SchemaPlan } from './ddl.js';
+import { duckdbMessage, openWarehouse, type Warehouse } from './warehouse.js';
+
+export interface DuckDbSinkOptions {
+  /** The database file (created when missing). */
+  db: string;
+  /** JSONL bytes gathered before a load transaction; default 32 MiB. */
+  flushBytes?: number;
+  /** DuckDB's memory_limit (default 256MB here, to keep the process's peak bounded). */
+  memoryLimit?: string;
+  /** DuckDB's threads (default: DuckDB's, the number of cores). */
+  threads?: number;
+  /** The table schemas (default: the package's schema/*.json); tests pass others. */
+  schemas?: Map<TableName, Column[]>;
+}
+
+export const DEFAULT_FLUSH_BYTES = 32 << 20;
+export const DEFAULT_MEMORY_LIMIT = '256MB';
+/** read_json's default largest row; bigger rows (huge lines) raise it for their load only. */
+const DEFAULT_MAX_OBJECT = 16 << 20;
+
+type Target = TableName | typeof REJECTS_TABLE;
+
+interface Pending {
+  path: string;
+  fd: number;
+  bytes: number;
+  /** The largest piece written: no row in the file is longer. */
+  maxPiece: number;
+  rows: number;
+}
+
+/** One set of load files and what their transaction will record. */
+interface Generation {
+  n: number;
+  files: Map<Target, Pending>;
+  /** file identity -> where the last batch of it in this set ended */
+  positions: Map<string, { path: string; end: FilePosition }>;
+  /** input path -> file identity, for the reject records (they name the path) */
+  rejectFiles: Map<string, string>;
+  bytes: number;
+}
+
+function byteLength(d: string | Uint8Array | Uint8Array[]): number {
+  if (typeof d === 'string') return Buffer.byteLength(d);
+  if (Array.isArray(d)) return d.reduce((a, b) => a + b.length, 0);
+  return d.length;
+}
+
+/** Appends all of `data` to the load file (a write to a regular file may still come back short). */
+function writeAll(p: Pending, data: string | Uint8Array | Uint8Array[]): void {
+  const parts = typeof data === 'string' ? [Buffer.from(data)] : Array.isArray(data) ? data : [data];
+  try {
+    let total = 0;
+    for (const b of parts) total += b.length;
+    let done = writevSync(p.fd, parts);
+    // Rare: finish a short write part by part.
+    for (let i = 0, at = 0; done < total && i < parts.length; i++) {
+      const b = parts[i]!;
+      if (at + b.length <= done) {
+        at += b.length;
+        continue;
+      }
+      let off = done - at;
+      while (off < b.length) {
+        const n = writeSync(p.fd, b, off);
+        off += n;
+        done += n;
+      }
+      at += b.length;
+    }
+  } catch (e) {
+    throw new ConfigError(`cannot write load file ${p.path}: ${describeError(e)}`);
+  }
+}
+
+export class DuckDbSink implements Sink {
+  readonly name = 'duckdb';
+  private readonly flushBytes: number;
+  private readonly wanted: Map<TableName, Column[]>;
+  private readonly loadDir: string;
+  private wh: Warehouse | undefined;
+  private gen: Generation | undefined;
+  private gens = 0;
+  private inflight: Promise<void> | undefined;
+  private failure: unknown;
+  private readonly stored = new Map<TableName, number>();
+  private rejectsStored = 0;
+  private transactions = 0;
+  /** What open() did to the tables (created, columns added). */
+  plan: SchemaPlan | undefined;
+
+  constructor(private readonly opts: DuckDbSinkOptions) {
+    this.flushBytes = opts.flushBytes ?? DEFAULT_FLUSH_BYTES;
+    this.wanted = opts.schemas ?? packageSchemas();
+    this.loadDir = `${opts.db}.load`;
+  }
+
+  async open(): Promise<Map<string, FilePosition>> {
+    this.wh = await openWarehouse(this.opts.db, { memoryLimit: this.opts.memoryLimit ?? DEFAULT_MEMORY_LIMIT, ...(this.opts.threads ? { threads: this.opts.threads } : {}) });
+    try {
+      this.plan = await applySchema(this.wh.connection, this.wanted);
+      // The load folder is ours while we hold the database's lock: what a killed run left there
+      // never committed, and is read again from the positions.
+      rmSync(this.loadDir, { recursive: true, force: true });
+      mkdirSync(this.loadDir, { recursive: true });
+      return await readPositions(this.wh.connection);
+    } catch (e) {
+      this.wh.close();
+      this.wh = undefined;
+      if (e instanceof ConfigError) throw e;
+      throw new ConfigError(`cannot prepare database ${this.opts.db}: ${duckdbMessage(e)}`);
+    }
+  }
+
+  write(batch: SinkBatch): void | Promise<void> {
+    if (this.failure) throw this.failure;
+    const g = (this.gen ??= { n: this.gens++, files: new Map(), positions: new Map(), rejectFiles: new Map(), bytes: 0 });
+    for (const [table, data] of batch.tables) {
+      const n = byteLength(data);
+      if (n === 0) continue;
+      const p = this.pending(g, table);
+      writeAll(p, data);
+      p.bytes += n;
+      p.maxPiece = Math.max(p.maxPiece, n);
+      p.rows += batch.counters.rows[table];
+      g.bytes += n;
+    }
+    const nr = byteLength(batch.rejects);
+    if (nr > 0) {
+      const p = this.pending(g, REJECTS_TABLE);
+      writeAll(p, batch.rejects);
+      p.bytes += nr;
+      p.maxPiece = Math.max(p.maxPiece, nr);
+      p.rows += batch.counters.rejects;
+      g.bytes += nr;
+      g.rejectFiles.set(batch.path, batch.fileId);
+    }
+    g.positions.set(batch.fileId, { path: batch.path, end: batch.end });
+    if (g.bytes >= this.flushBytes) return this.startLoad();
+  }
+
+  async checkpoint(): Promise<void> {
+    await this.startLoad();
+    await this.inflight;
+    if (this.failure) throw this.failure;
+  }
+
+  async commit(): Promise<SinkResult> {
+    await this.checkpoint();
+    this.closeWarehouse();
+    rmSync(this.loadDir, { recursive: true, force: true });
+    return {
+      tables: TABLE_NAMES.filter((t) => this.stored.has(t)).map((t) => ({ table: t, rows: this.stored.get(t)!, location: `${this.opts.db}:${t}` })),
+      rejects: this.rejectsStored > 0 ? `${this.opts.db}:${REJECTS_TABLE}` : undefined,
+      extra: { db: this.opts.db, transactions: this.transactions, rejects_stored: this.rejectsStored },
+    };
+  }
+
+  async abort(): Promise<void> {
+    // A load under way either commits whole (its batches were complete) or not at all.
+    await this.inflight;
+    if (this.gen) for (const p of this.gen.files.values()) closeSync(p.fd);
+    this.gen = undefined;
+    this.closeWarehouse();
+    rmSync(this.loadDir, { recursive: true, force: true });
+  }
+
+  private closeWarehouse(): void {
+    this.wh?.close();
+    this.wh = undefined;
+  }
+
+  private pending(g: Generation, target: Target): Pending {
+    let p = g.files.get(target);
+    if (!p) {
+      const path = join(this.loadDir, `${g.n}-${target}.jsonl`);
+      let fd: number;
+      try {
+        fd = openSync(path, 'w');
+      } catch (e) {
+        throw new ConfigError(`cannot write load file ${path}: ${describeError(e)}`);
+      }
+      p = { path, fd, bytes: 0, maxPiece: 0, rows: 0 };
+      g.files.set(target, p);
+    }
+    return p;
+  }
+
+  /** Hands the current set of files to a load transaction, once the one before it has finished. */
+  private async startLoad(): Promise<void> {
+    const g = this.gen;
+    if (!g) return;
+    this.gen = undefined;
+    if (this.inflight) await this.inflight;
+    if (this.failure) throw this.failure;
+    this.inflight = this.load(g).catch((e: unknown) => {
+      this.failure ??= e instanceof ConfigError ? e : new ConfigError(`loading into ${this.opts.db} failed: ${duckdbMessage(e)}`);
+    });
+  }
+
+  /** One transaction: every table's rows of the set, its rejects and its files' new positions. */
+  private async load(g: Generation): Promise<void> {
+    const conn = this.wh?.connection;
+    if (!conn) throw new Error('the DuckDB sink is not open');
+    for (const p of g.files.values()) closeSync(p.fd);
+    await conn.run('BEGIN TRANSACTION');
+    try {
+      for (const [target, p] of g.files) {
+        const maxObject = Math.max(DEFAULT_MAX_OBJECT, p.maxPiece + 1);
+        if (target === REJECTS_TABLE) {
+          const cols = REJECT_COLUMNS.map(([n]) => `r.${quoteIdent(n)}`).join(', ');
+          const map = [...g.rejectFiles].map(([path, id]) => `(${quoteLiteral(path)}, ${quoteLiteral(id)})`).join(', ');
+          const r = await conn.run(
+            `INSERT INTO ${REJECTS_TABLE} (file_id, ${REJECT_COLUMNS.map(([n]) => quoteIdent(n)).join(', ')}, loaded)
+             SELECT m.file_id, ${cols}, now() FROM read_json(${quoteLiteral(p.path)}, format = 'newline_delimited',
+               columns = {${REJECT_COLUMNS.map(([n, t]) => `${quoteLiteral(n)}: ${quoteLiteral(t)}`).join(', ')}}, maximum_object_size = ${maxObject}) r
+             LEFT JOIN (VALUES ${map}) m(path, file_id) ON r.file = m.path`,
+          );
+          if (r.rowsChanged !== p.rows) throw new Error(`${REJECTS_TABLE}: ${r.rowsChanged} records loaded from ${p.rows}`);
+          continue;
+        }
+        const cols = this.wanted.get(target)!;
+        const names = cols.map((c) => quoteIdent(c.name)).join(', ');
+        const r = await conn.run(
+          `INSERT INTO ${quoteIdent(target)} (${names}) SELECT ${names} FROM read_json(${quoteLiteral(p.path)}, format = 'newline_delimited', columns = ${readJsonColumnsSql(cols)}, maximum_object_size = ${maxObject})`,
+        );
+        // The pipeline counted the rows it wrote; anything else means a line was misread.
+        if (r.rowsChanged !== p.rows) throw new Error(`${target}: ${r.rowsChanged} rows loaded from ${p.rows}`);
+      }
+      if (g.positions.size > 0) {
+        const values = [...g.positions].map(([id, { path, end }]) => `(${quoteLiteral(id)}, ${quoteLiteral(path)}, ${end.offset}, ${end.line}, now())`).join(', ');
+        await conn.run(
+          `INSERT INTO ${POSITIONS_TABLE} (file_id, path, byte_offset, line, updated) VALUES ${values}
+           ON CONFLICT (file_id) DO UPDATE SET path = excluded.path, byte_offset = excluded.byte_offset, line = excluded.line, updated = excluded.updated`,
+        );
+      }
+      await conn.run('COMMIT');
+    } catch (e) {
+      // The load's own error is the one to report; a failed ROLLBACK adds nothing to it.
+      await conn.run('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      for (const p of g.files.values()) rmSync(p.path, { force: true });
+    }
+    this.transactions++;
+    for (const [target, p] of g.files) {
+      if (target === REJECTS_TABLE) this.rejectsStored += p.rows;
+      else this.stored.set(target, (this.stored.get(target) ?? 0) + p.rows);
+    }
+  }
+}
