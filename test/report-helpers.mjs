@@ -1,7 +1,7 @@
 // Helpers for the report tests: convert logs with the built CLI, load them into a DuckDB file,
 // and an independent JS computation of every figure `jam-etl report --format json` prints.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync, existsSync, rmSync, mkdirSync } from 'node:fs';
+import { readFileSync, readdirSync, existsSync, rmSync, mkdirSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -38,6 +38,38 @@ export async function buildDb(logsPaths, dbFile, workDir, extraArgs = []) {
   }
   const r = run(['duckdb', ...paths, '--db', dbFile, '-q', ...extraArgs]);
   if (r.code !== 0) throw new Error(`jam-etl duckdb failed: ${r.stderr}`);
+}
+
+/**
+ * Generated multi-team logs, with what the generator does not make: elapsed on the statistics
+ * (13) messages of every node but one, and a team that sent a single ticket.
+ */
+export function generatedLogs(out) {
+  const g = run(['generate', '--out', out, '--minutes', '4', '--validators', '6', '--cores', '2', '--seed', '11', '-q']);
+  if (g.code !== 0) throw new Error(g.stderr);
+  const files = readdirSync(out).filter((f) => f.endsWith('.log')).sort();
+  let i = 0;
+  let ticket = null;
+  for (const f of files) {
+    const p = join(out, f);
+    const lines = readFileSync(p, 'utf8').split('\n');
+    const outLines = lines.map((l) => {
+      if (l.includes('"msg_type":"131"') && ticket === null) ticket = JSON.parse(l);
+      if (!l.includes('"msg_type":"13"')) return l;
+      i++;
+      // leave one node's statistics unmeasured (validator 2's key appears in its lines)
+      if (i % 5 === 0) return l;
+      return `{"elapsed":${60_000 + ((i * 7919) % 90_000)},${l.slice(1)}`;
+    });
+    writeFileSync(p, outLines.join('\n'));
+  }
+  if (!ticket) throw new Error('the generator made no ticket');
+  ticket.team = 'solo';
+  ticket.sender_id = `0x${'ab'.repeat(32)}`;
+  ticket.time = '2025-04-24T23:40:30.123456789Z';
+  ticket.elapsed = 123_456;
+  appendFileSync(join(out, files[1]), `${JSON.stringify(ticket)}\n`);
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,10 +3,10 @@
 // the other formats; the window; empty and odd warehouses.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync, readdirSync, appendFileSync, mkdirSync, cpSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ACTS, FIXTURE_LOGS, assertSame, buildDb, expectedReport, readTables, run, timeUs } from './report-helpers.mjs';
+import { ACTS, FIXTURE_LOGS, assertSame, buildDb, expectedReport, generatedLogs, readTables, run, timeUs } from './report-helpers.mjs';
 
 const work = mkdtempSync(join(tmpdir(), 'jam-report-'));
 
@@ -37,46 +37,13 @@ async function prepare(name, logs, extra = []) {
   return { db, tables: readTables(dune), dir };
 }
 
-/**
- * Generated multi-team logs, with what the generator does not make: elapsed on the statistics
- * (13) messages of every node but one, and a team that sent a single ticket.
- */
-function generatedLogs() {
-  const out = join(work, 'gen-logs');
-  const g = run(['generate', '--out', out, '--minutes', '4', '--validators', '6', '--cores', '2', '--seed', '11', '-q']);
-  assert.equal(g.code, 0, g.stderr);
-  const files = readdirSync(out).filter((f) => f.endsWith('.log')).sort();
-  let i = 0;
-  let ticket = null;
-  for (const f of files) {
-    const p = join(out, f);
-    const lines = readFileSync(p, 'utf8').split('\n');
-    const outLines = lines.map((l) => {
-      if (l.includes('"msg_type":"131"') && ticket === null) ticket = JSON.parse(l);
-      if (!l.includes('"msg_type":"13"')) return l;
-      i++;
-      // leave one node's statistics unmeasured (validator 2's key appears in its lines)
-      if (i % 5 === 0) return l;
-      return `{"elapsed":${60_000 + ((i * 7919) % 90_000)},${l.slice(1)}`;
-    });
-    writeFileSync(p, outLines.join('\n'));
-  }
-  assert.ok(ticket, 'the generator made a ticket');
-  ticket.team = 'solo';
-  ticket.sender_id = `0x${'ab'.repeat(32)}`;
-  ticket.time = '2025-04-24T23:40:30.123456789Z';
-  ticket.elapsed = 123_456;
-  appendFileSync(join(out, files[1]), `${JSON.stringify(ticket)}\n`);
-  return out;
-}
-
 let fx, fxTeams, gen;
 before(async () => {
   const teamsFile = join(work, 'teams.json');
   writeFileSync(teamsFile, JSON.stringify(FIXTURE_TEAMS));
   fx = await prepare('fx', FIXTURE_LOGS);
   fxTeams = await prepare('fx-teams', FIXTURE_LOGS, ['--teams', teamsFile]);
-  gen = await prepare('gen', generatedLogs());
+  gen = await prepare('gen', generatedLogs(join(work, 'gen-logs')));
 });
 
 test('fixtures (no team names): every figure matches the independent computation; nobody is ranked', () => {

@@ -25,7 +25,7 @@ const CSS = `
 body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:0;color:#1b1f24;background:#f6f7f9}
 header{background:#1b2a41;color:#fff;padding:16px 24px}header h1{margin:0 0 4px;font-size:22px}header p{margin:0;color:#c9d3e0}
 main{padding:16px 24px;max-width:1400px}
-section{background:#fff;border:1px solid #dde1e6;border-radius:6px;padding:12px 16px;margin:0 0 16px}
+section{min-width:0;overflow-wrap:anywhere;background:#fff;border:1px solid #dde1e6;border-radius:6px;padding:12px 16px;margin:0 0 16px}
 h2{font-size:17px;margin:4px 0 8px}p.note{color:#4b5563;margin:4px 0 10px;font-size:13px}
 table{border-collapse:collapse;font-variant-numeric:tabular-nums;font-size:13px}
 th,td{padding:4px 8px;border-bottom:1px solid #e5e7eb;text-align:right;white-space:nowrap}
@@ -33,7 +33,7 @@ th{background:#eef1f5;cursor:pointer;user-select:none;position:sticky;top:0}
 th[data-dir="asc"]::after{content:" \\25B2"}th[data-dir="desc"]::after{content:" \\25BC"}
 td.l,th.l{text-align:left}td.mono{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:12px}
 tr:hover td{background:#f3f6fb}.swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px;vertical-align:middle}
-.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(620px,1fr));gap:16px}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(620px,100%),1fr));gap:16px}
 .chart{position:relative;height:340px}.scroll{overflow-x:auto}.empty{color:#6b7280;font-style:italic}
 `;
 
@@ -42,10 +42,11 @@ const SCRIPT = String.raw`
 (function () {
   var R = JSON.parse(document.getElementById('report-data').textContent);
   var ACTS = JSON.parse(document.getElementById('report-activities').textContent);
-  // Okabe-Ito and Tableau-like colours: distinguishable, also for most colour-blind readers.
-  var PALETTE = ['#0072B2', '#E69F00', '#009E73', '#D55E00', '#CC79A7', '#56B4E9', '#F0E442', '#000000', '#8C564B', '#7F7F7F', '#17BECF', '#BCBD22'];
-  var teamNames = R.teams.map(function (t) { return t.team; }).slice().sort();
-  var colour = {};
+  // Okabe-Ito and Paul Tol's dark colours: distinguishable on white, also for most colour-blind
+  // readers (no yellow: it vanishes on white). The unattributed "unknown" is always grey.
+  var PALETTE = ['#0072B2', '#E69F00', '#009E73', '#D55E00', '#CC79A7', '#332288', '#882255', '#44AA99', '#999933', '#117733', '#AA4499', '#661100', '#000000'];
+  var teamNames = R.teams.map(function (t) { return t.team; }).filter(function (t) { return t !== 'unknown'; }).sort();
+  var colour = { unknown: '#8A8A8A' };
   teamNames.forEach(function (t, i) { colour[t] = PALETTE[i % PALETTE.length]; });
   window.__charts = [];
   Chart.defaults.animation = false;
@@ -164,6 +165,15 @@ const SCRIPT = String.raw`
     window.__charts.push({ title: title, canvas: canvas, chart: new Chart(canvas, config) });
   }
 
+  // Log axes: bounds at 1, 2 or 5 x 10^k around the data; labels only at mantissas 1, 2, 3, 5.
+  function niceDown(v) { var p = Math.pow(10, Math.floor(Math.log10(v))); var m = v / p; return (m >= 5 ? 5 : m >= 2 ? 2 : 1) * p; }
+  function niceUp(v) { var p = Math.pow(10, Math.floor(Math.log10(v))); var m = v / p; return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * p; }
+  function logLabel(v) {
+    var p = Math.pow(10, Math.floor(Math.log10(v) + 1e-9)), m = Math.round(v / p * 1000) / 1000;
+    if ([1, 2, 3, 5].indexOf(m) < 0) return '';
+    return v >= 1 ? String(Math.round(v)) : String(Number(v.toPrecision(3)));
+  }
+
   // Distributions: one CDF per activity, a line per team, on a log time axis.
   var dh = document.getElementById('distributions');
   var anyDist = false;
@@ -172,15 +182,19 @@ const SCRIPT = String.raw`
     var teams = Object.keys(d).sort();
     if (teams.length === 0) return;
     anyDist = true;
+    var lo = Infinity, hi = 0;
+    teams.forEach(function (t) { d[t].forEach(function (ms) { if (ms > 0) { lo = Math.min(lo, ms); hi = Math.max(hi, ms); } }); });
+    if (!(lo < Infinity)) { lo = 0.001; hi = 1; }
     chart(dh, a.name + ' (' + a.msgType + '): ' + a.what, {
       type: 'line',
       data: { datasets: teams.map(function (t) {
         var n = 0; R.teams.forEach(function (x) { if (x.team === t) n = x.activities[a.name].n; });
-        return { label: t + ' (n=' + n + ')', data: d[t].map(function (ms, i) { return { x: Math.max(ms, 0.001), y: i }; }),
+        return { label: t + ' (n=' + n + ')', borderDash: t === 'unknown' ? [6, 4] : [], data: d[t].map(function (ms, i) { return { x: Math.max(ms, 0.001), y: i }; }),
           borderColor: colour[t], backgroundColor: colour[t], pointRadius: 0, borderWidth: 2, stepped: false };
       }) },
       options: { parsing: false, scales: {
-        x: { type: 'logarithmic', title: { display: true, text: 'elapsed (ms, log scale)' } },
+        x: { type: 'logarithmic', min: niceDown(lo), max: niceUp(hi), title: { display: true, text: 'elapsed (ms, log scale)' },
+          ticks: { autoSkip: false, maxRotation: 0, callback: function (v) { return logLabel(Number(v)); } } },
         y: { min: 0, max: 100, title: { display: true, text: 'samples at or below (%)' } } },
         plugins: { legend: { position: 'bottom' }, tooltip: { callbacks: { label: function (c) { return c.dataset.label + ': p' + c.parsed.y + ' = ' + c.parsed.x.toFixed(3) + ' ms'; } } } } }
     });
@@ -215,7 +229,7 @@ const SCRIPT = String.raw`
   // Blocks per validator from validatorstatistics, beside the blocks table's count.
   var vh = document.getElementById('validators');
   if (R.validators.length === 0) vh.appendChild(el('p', { 'class': 'empty' }, 'No validatorstatistics or blocks in the window.'));
-  else chart(vh, 'Blocks per validator', {
+  else chart(vh, 'Blocks per validator index, in the window', {
     type: 'bar',
     data: { labels: R.validators.map(function (v) { return String(v.validator_id); }), datasets: [
       { label: 'blocks (validatorstatistics counters)', data: R.validators.map(function (v) { return v.blocks === null ? 0 : v.blocks; }), backgroundColor: '#0072B2' },
