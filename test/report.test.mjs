@@ -153,6 +153,9 @@ test('usage and I/O errors: one line on stderr, exit 2', () => {
   assert.equal(bad.code, 2);
   assert.equal(bad.stderr.trim().split('\n').length, 1);
   assert.equal(run(['report', '--db', gen.db, '--since', 'yesterday']).code, 2);
+  const unwritable = run(['report', '--db', gen.db, '--html', join(work, 'no-such-dir', 'x.html')]);
+  assert.equal(unwritable.code, 2);
+  assert.match(unwritable.stderr, /^jam-etl: --html /);
   assert.equal(run(['report', '--db', gen.db, '--format', 'xml']).code, 2);
   assert.equal(run(['report', '--db', gen.db, '--since', '2025-04-25', '--until', '2025-04-24']).code, 2);
 });
