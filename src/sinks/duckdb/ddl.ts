@@ -7,11 +7,15 @@
 // and the database stays as it was. The changes themselves run in one transaction.
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { ConfigError } from '../../errors.js';
+import type { ResumePositions } from '../sink.js';
 import { schemas, type Column, type TableName } from '../../tables/schema.js';
 import { createTableSql, duckdbColumnSql, duckdbType, isDuckdbTypeOf, quoteIdent } from '../../tables/duckdb-types.js';
 
 /** Per input file identity: the position up to which every row and reject of it is stored. */
 export const POSITIONS_TABLE = '_jam_etl_positions';
+/** Loader state besides the positions (key -> value): the --follow watermark. */
+export const STATE_TABLE = '_jam_etl_state';
+export const STATE_DDL = `CREATE TABLE IF NOT EXISTS ${STATE_TABLE} (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL, updated TIMESTAMPTZ NOT NULL)`;
 /** Reject records (file, line, code, reason, raw), stored exactly once like the rows. */
 export const REJECTS_TABLE = '_rejects';
 
@@ -113,6 +117,7 @@ export async function planSchema(conn: DuckDBConnection, wanted: Map<TableName, 
   }
   if (!have.has(POSITIONS_TABLE)) plan.statements.push(POSITIONS_DDL);
   if (!have.has(REJECTS_TABLE)) plan.statements.push(REJECTS_DDL);
+  if (!have.has(STATE_TABLE)) plan.statements.push(STATE_DDL);
   return plan;
 }
 
@@ -139,13 +144,16 @@ export async function applySchema(conn: DuckDBConnection, wanted: Map<TableName,
   return plan;
 }
 
-/** The positions stored per file identity (the sink's open() result). */
-export async function readPositions(conn: DuckDBConnection): Promise<Map<string, { offset: number; line: number }>> {
+/** The positions stored per file identity, and the watermark if any (the sink's open() result). */
+export async function readPositions(conn: DuckDBConnection): Promise<ResumePositions> {
   const r = await conn.runAndReadAll(`SELECT file_id, byte_offset, line FROM ${POSITIONS_TABLE}`);
-  const out = new Map<string, { offset: number; line: number }>();
+  const out: ResumePositions = new Map();
   for (const row of r.getRows()) {
     const [id, offset, line] = row as [string, bigint, bigint];
     out.set(id, { offset: Number(offset), line: Number(line) });
   }
+  const w = await conn.runAndReadAll(`SELECT value FROM ${STATE_TABLE} WHERE key = 'watermark'`);
+  const wm = w.getRows()[0]?.[0];
+  if (typeof wm === 'string') out.watermark = wm;
   return out;
 }

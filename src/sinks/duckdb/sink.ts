@@ -15,8 +15,8 @@ import { join } from 'node:path';
 import { ConfigError, describeError } from '../../errors.js';
 import { schemas as packageSchemas, TABLE_NAMES, type Column, type TableName } from '../../tables/schema.js';
 import { quoteIdent, quoteLiteral, readJsonColumnsSql } from '../../tables/duckdb-types.js';
-import type { FilePosition, Sink, SinkBatch, SinkResult } from '../sink.js';
-import { applySchema, POSITIONS_TABLE, readPositions, REJECT_COLUMNS, REJECTS_TABLE, type SchemaPlan } from './ddl.js';
+import type { ResumePositions, Sink, SinkBatch, SinkResult, FilePosition } from '../sink.js';
+import { applySchema, POSITIONS_TABLE, readPositions, REJECT_COLUMNS, REJECTS_TABLE, STATE_TABLE, type SchemaPlan } from './ddl.js';
 import { duckdbMessage, openWarehouse, type Warehouse } from './warehouse.js';
 
 export interface DuckDbSinkOptions {
@@ -36,6 +36,8 @@ export const DEFAULT_FLUSH_BYTES = 32 << 20;
 export const DEFAULT_MEMORY_LIMIT = '256MB';
 /** read_json's default largest row; bigger rows (huge lines) raise it for their load only. */
 const DEFAULT_MAX_OBJECT = 16 << 20;
+/** JAM_ETL_DEBUG=duckdb prints each load's size and times on stderr. */
+const DEBUG = (process.env.JAM_ETL_DEBUG ?? '').split(',').includes('duckdb');
 
 type Target = TableName | typeof REJECTS_TABLE;
 
@@ -57,6 +59,8 @@ interface Generation {
   /** input path -> file identity, for the reject records (they name the path) */
   rejectFiles: Map<string, string>;
   bytes: number;
+  /** --follow: a new watermark, and the identities whose positions it replaces. */
+  collapse?: { watermark: string; ids: string[] };
 }
 
 function byteLength(d: string | Uint8Array | Uint8Array[]): number {
@@ -94,6 +98,8 @@ function writeAll(p: Pending, data: string | Uint8Array | Uint8Array[]): void {
 
 export class DuckDbSink implements Sink {
   readonly name = 'duckdb';
+  /** What is committed stays: a stopped run commits, and a rerun continues from the positions. */
+  readonly resumable = true;
   private readonly flushBytes: number;
   private readonly wanted: Map<TableName, Column[]>;
   private readonly loadDir: string;
@@ -114,8 +120,8 @@ export class DuckDbSink implements Sink {
     this.loadDir = `${opts.db}.load`;
   }
 
-  async open(): Promise<Map<string, FilePosition>> {
-    this.wh = await openWarehouse(this.opts.db, { memoryLimit: this.opts.memoryLimit ?? DEFAULT_MEMORY_LIMIT, ...(this.opts.threads ? { threads: this.opts.threads } : {}) });
+  async open(): Promise<ResumePositions> {
+    this.wh = await openWarehouse(this.opts.db, { memoryLimit: this.opts.memoryLimit ?? DEFAULT_MEMORY_LIMIT, allocatorFlush: process.env.JAM_DUCKDB_ALLOC ?? '4MB', ...(this.opts.threads ? { threads: this.opts.threads } : {}) });
     try {
       this.plan = await applySchema(this.wh.connection, this.wanted);
       // The load folder is ours while we hold the database's lock: what a killed run left there
@@ -133,7 +139,7 @@ export class DuckDbSink implements Sink {
 
   write(batch: SinkBatch): void | Promise<void> {
     if (this.failure) throw this.failure;
-    const g = (this.gen ??= { n: this.gens++, files: new Map(), positions: new Map(), rejectFiles: new Map(), bytes: 0 });
+    const g = this.generation();
     for (const [table, data] of batch.tables) {
       const n = byteLength(data);
       if (n === 0) continue;
@@ -158,6 +164,18 @@ export class DuckDbSink implements Sink {
     if (g.bytes >= this.flushBytes) return this.startLoad();
   }
 
+  /** Files wholly stored behind `watermark` (--follow): their positions give way to it, in the next load. */
+  collapse(watermark: string, ids: readonly string[]): void {
+    const g = this.generation();
+    const prev = g.collapse?.ids ?? [];
+    g.collapse = { watermark, ids: [...prev, ...ids] };
+    for (const id of ids) g.positions.delete(id);
+  }
+
+  private generation(): Generation {
+    return (this.gen ??= { n: this.gens++, files: new Map(), positions: new Map(), rejectFiles: new Map(), bytes: 0 });
+  }
+
   async checkpoint(): Promise<void> {
     await this.startLoad();
     await this.inflight;
@@ -171,7 +189,14 @@ export class DuckDbSink implements Sink {
     return {
       tables: TABLE_NAMES.filter((t) => this.stored.has(t)).map((t) => ({ table: t, rows: this.stored.get(t)!, location: `${this.opts.db}:${t}` })),
       rejects: this.rejectsStored > 0 ? `${this.opts.db}:${REJECTS_TABLE}` : undefined,
-      extra: { db: this.opts.db, transactions: this.transactions, rejects_stored: this.rejectsStored },
+      extra: {
+        db: this.opts.db,
+        tables_created: this.plan?.create ?? [],
+        columns_added: this.plan?.add ?? [],
+        stored: Object.fromEntries([...this.stored]),
+        rejects_stored: this.rejectsStored,
+        transactions: this.transactions,
+      },
     };
   }
 
@@ -222,6 +247,8 @@ export class DuckDbSink implements Sink {
     const conn = this.wh?.connection;
     if (!conn) throw new Error('the DuckDB sink is not open');
     for (const p of g.files.values()) closeSync(p.fd);
+    const t0 = performance.now();
+    if (DEBUG) process.stderr.write(`duckdb load ${g.n}: begin\n`);
     await conn.run('BEGIN TRANSACTION');
     try {
       for (const [target, p] of g.files) {
@@ -246,6 +273,16 @@ export class DuckDbSink implements Sink {
         // The pipeline counted the rows it wrote; anything else means a line was misread.
         if (r.rowsChanged !== p.rows) throw new Error(`${target}: ${r.rowsChanged} rows loaded from ${p.rows}`);
       }
+      if (g.collapse) {
+        const { watermark, ids } = g.collapse;
+        for (let i = 0; i < ids.length; i += 1000) {
+          await conn.run(`DELETE FROM ${POSITIONS_TABLE} WHERE file_id IN (${ids.slice(i, i + 1000).map(quoteLiteral).join(', ')})`);
+        }
+        await conn.run(
+          `INSERT INTO ${STATE_TABLE} (key, value, updated) VALUES ('watermark', ${quoteLiteral(watermark)}, now())
+           ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated = excluded.updated`,
+        );
+      }
       if (g.positions.size > 0) {
         const values = [...g.positions].map(([id, { path, end }]) => `(${quoteLiteral(id)}, ${quoteLiteral(path)}, ${end.offset}, ${end.line}, now())`).join(', ');
         await conn.run(
@@ -253,7 +290,9 @@ export class DuckDbSink implements Sink {
            ON CONFLICT (file_id) DO UPDATE SET path = excluded.path, byte_offset = excluded.byte_offset, line = excluded.line, updated = excluded.updated`,
         );
       }
+      const t1 = performance.now();
       await conn.run('COMMIT');
+      if (DEBUG) process.stderr.write(`duckdb load ${g.n}: committed ${(g.bytes / 1048576).toFixed(1)} MiB, inserts ${(t1 - t0).toFixed(0)} ms, commit ${(performance.now() - t1).toFixed(0)} ms, rss ${process.memoryUsage().rss >> 20} MiB\n`);
     } catch (e) {
       // The load's own error is the one to report; a failed ROLLBACK adds nothing to it.
       await conn.run('ROLLBACK').catch(() => undefined);

@@ -15,6 +15,11 @@ export interface WarehouseOptions {
   readOnly?: boolean;
   /** DuckDB's buffer pool limit (e.g. '256MB'); DuckDB's default is 80 % of the machine's memory. */
   memoryLimit?: string;
+  /**
+   * How much freed memory DuckDB's allocator may keep before giving it back to the system
+   * (DuckDB's default, 128 MB, shows as resident memory; the loader sets a few MB).
+   */
+  allocatorFlush?: string;
   /** DuckDB's worker threads (default: its own, the number of cores). */
   threads?: number;
 }
@@ -95,6 +100,10 @@ export async function openWarehouse(path: string, opts: WarehouseOptions = {}): 
     autoload_known_extensions: 'false',
   };
   if (opts.memoryLimit) config.memory_limit = opts.memoryLimit;
+  if (opts.allocatorFlush) {
+    config.allocator_flush_threshold = opts.allocatorFlush;
+    config.allocator_bulk_deallocation_flush_threshold = opts.allocatorFlush;
+  }
   if (opts.threads) config.threads = String(opts.threads);
   let instance: DuckDBInstance;
   try {
