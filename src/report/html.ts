@@ -34,7 +34,7 @@ th[data-dir="asc"]::after{content:" \\25B2"}th[data-dir="desc"]::after{content:"
 td.l,th.l{text-align:left}td.mono{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:12px}
 tr:hover td{background:#f3f6fb}.swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px;vertical-align:middle}
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(620px,100%),1fr));gap:16px}
-.chart{position:relative;height:340px}.scroll{overflow-x:auto}.empty{color:#6b7280;font-style:italic}
+.chart{position:relative;height:340px}.scroll{overflow-x:auto}#nodes .scroll{max-height:640px;overflow-y:auto}.empty{color:#6b7280;font-style:italic}
 `;
 
 /** The script that draws the page from the embedded report. Plain ES2017, no imports. */
