@@ -69,6 +69,10 @@ export function generatedLogs(out) {
   ticket.time = '2025-04-24T23:40:30.123456789Z';
   ticket.elapsed = 123_456;
   appendFileSync(join(out, files[1]), `${JSON.stringify(ticket)}\n`);
+  // a team whose five tickets all took 0 µs (a measured zero, not a missing elapsed)
+  for (let k = 0; k < 5; k++) {
+    appendFileSync(join(out, files[2]), `${JSON.stringify({ ...ticket, team: 'zippy', sender_id: `0x${'cd'.repeat(32)}`, time: `2025-04-24T23:41:0${k}.000001Z`, elapsed: 0 })}\n`);
+  }
   return out;
 }
 
@@ -203,7 +207,7 @@ export function expectedReport(tables, { since, until, minSamples = 5, weights =
     for (const n of nodes) if (n.activities[a].n >= minSamples) n.activities[a].score = scoreOf(n.activities[a], reference[a]);
   }
   for (const t of teams) {
-    const sc = ACTS.map((a) => t.activities[a].score).filter((s) => s !== null && s > 0);
+    const sc = ACTS.map((a) => t.activities[a].score).filter((s) => s !== null).map((s) => Math.max(s, 1e-9));
     if (t.team === 'unknown') t.unranked_reason = 'team not attributed';
     else if (sc.length === 0) t.unranked_reason = ACTS.some((a) => t.activities[a].n > 0) ? 'fewer than' : 'no timed samples';
     else t.score = Math.exp(sc.reduce((s, x) => s + Math.log(x), 0) / sc.length);

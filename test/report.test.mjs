@@ -89,6 +89,11 @@ test('generated multi-team logs: every figure matches, statistics are one sample
   assert.equal(solo.activities.ticket.stddev_ms, null);
   assert.equal(solo.rank, null);
   assert.match(solo.unranked_reason, /fewer than 5 timed samples in every activity \(ticket 1\)/);
+  // measured zeros are samples: the all-zero team is scored 0 and ranked first (its log counts as 1e-9)
+  const zippy = got.teams.find((t) => t.team === 'zippy');
+  assert.equal(zippy.activities.ticket.n, 5);
+  assert.equal(zippy.activities.ticket.score, 0);
+  assert.equal(zippy.rank, 1);
   // the ranking: sorted by score, rank 1 first
   for (let i = 1; i < ranked.length; i++) assert.ok(ranked[i - 1].score <= ranked[i].score);
   assert.equal(ranked[0].rank, 1);

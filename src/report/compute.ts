@@ -90,6 +90,8 @@ function timingOf(r: SqlRow): Timing {
   };
 }
 
+const MIN_SCORE = 1e-9;
+
 const nodeKey = (team: string, sender: string | null) => `${team}\u0000${sender ?? ''}\u0000${sender === null ? 'null' : 's'}`;
 
 export function assemble(q: { window: SqlRow; timings: SqlRow[]; activity: SqlRow[]; validators: SqlRow[] }, o: ReportOptions = {}): Report {
@@ -162,14 +164,16 @@ export function assemble(q: { window: SqlRow; timings: SqlRow[]; activity: SqlRo
   }
 
   for (const t of teams.values()) {
-    const scores = ACTIVITIES.map((a) => t.activities[a].score).filter((s): s is number => s !== null && s > 0);
+    const scores = ACTIVITIES.map((a) => t.activities[a].score).filter((s): s is number => s !== null);
     if (t.team === UNATTRIBUTED_TEAM) {
       t.unranked_reason = 'team not attributed: these nodes sent no team name (use --teams when converting)';
     } else if (scores.length === 0) {
       const timed = ACTIVITIES.filter((a) => t.activities[a].n > 0).map((a) => `${a} ${t.activities[a].n}`);
       t.unranked_reason = timed.length === 0 ? 'no timed samples (no elapsed) in the window' : `fewer than ${minSamples} timed samples in every activity (${timed.join(', ')})`;
     } else {
-      t.score = Math.exp(scores.reduce((s, x) => s + Math.log(x), 0) / scores.length);
+      // A score of 0 (a team whose times are all 0 ms) would make the logarithm -Infinity: it
+      // counts as 1e-9 of the median team, the fastest possible, instead.
+      t.score = Math.exp(scores.reduce((s, x) => s + Math.log(Math.max(x, MIN_SCORE)), 0) / scores.length);
     }
   }
   const ranked = [...teams.values()].filter((t) => t.score !== null).sort((x, y) => x.score! - y.score! || (x.team < y.team ? -1 : 1));
