@@ -41,7 +41,9 @@ tr:hover td{background:#f3f6fb}.swatch{display:inline-block;width:10px;height:10
 const SCRIPT = String.raw`
 (function () {
   var R = JSON.parse(document.getElementById('report-data').textContent);
-  var ACTS = JSON.parse(document.getElementById('report-activities').textContent);
+  var ALL_ACTS = JSON.parse(document.getElementById('report-activities').textContent);
+  // Columns only for the activities someone timed in the window (the charts say the same).
+  var ACTS = ALL_ACTS.filter(function (a) { return R.teams.some(function (t) { return t.activities[a.name].n > 0; }); });
   // Okabe-Ito and Paul Tol's dark colours: distinguishable on white, also for most colour-blind
   // readers (no yellow: it vanishes on white). The unattributed "unknown" is always grey.
   var PALETTE = ['#0072B2', '#E69F00', '#009E73', '#D55E00', '#CC79A7', '#332288', '#882255', '#44AA99', '#999933', '#117733', '#AA4499', '#661100', '#000000'];
