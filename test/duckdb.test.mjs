@@ -395,3 +395,39 @@ test('jam-etl sql: table, csv and json output; one statement; read-only', needsS
   oneLine(await runCli(['sql', 'SELECT nope FROM blocks', '--db', db]), /Binder Error/);
   assert.deepEqual(await counts(t, db), before, 'nothing changed');
 });
+
+test('--follow loads lines as files grow and appear, and stops cleanly on SIGTERM (exit 0, all committed)', { timeout: 120_000 }, async (t) => {
+  const d = tempDir(t);
+  const dir = join(d, 'in');
+  mkdirSync(dir);
+  const line = (i) => envelope(141, { anchor: '0x' + '11'.repeat(32), bitfield: '0x03', validator_index: i, signature: '0x' + '22'.repeat(64) }) + '\n';
+  writeFileSync(join(dir, 'a.log'), line(1) + line(2));
+  const db = join(d, 'jam.duckdb');
+  const p = spawn(process.execPath, [BIN, 'duckdb', dir, '--db', db, '--follow', '--poll-interval', '0.2', '-w', '1', '--json'], { cwd: ROOT, env: { ...process.env, JAM_ETL_DEBUG: 'duckdb' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => p.kill('SIGKILL'));
+  let stderr = '';
+  let stdout = '';
+  p.stdout.on('data', (b) => (stdout += b));
+  const commits = () => (stderr.match(/committed/g) ?? []).length;
+  const waitFor = (n) => new Promise((res, rej) => {
+    const check = () => (commits() >= n ? res() : undefined);
+    p.stderr.on('data', (b) => {
+      stderr += b;
+      check();
+    });
+    check();
+    setTimeout(() => rej(new Error(`no ${n} commits: ${stderr}`)), 60_000).unref();
+  });
+  await waitFor(1);
+  writeFileSync(join(dir, 'a.log'), line(1) + line(2) + line(3));
+  writeFileSync(join(dir, 'b.log'), line(4));
+  await waitFor(2);
+  await new Promise((res) => setTimeout(res, 300));
+  p.kill('SIGTERM');
+  const code = await new Promise((res) => p.on('close', res));
+  assert.equal(code, 0, stderr);
+  assert.equal(JSON.parse(stdout).rows_total, 4);
+  const w = await openDb(t, db);
+  assert.deepEqual((await w.rows('SELECT validator_index FROM assurances ORDER BY validator_index')).map((x) => Number(x.validator_index)), [1, 2, 3, 4]);
+  assert.equal((await w.rows('SELECT count(*) AS n FROM _jam_etl_positions'))[0].n, 2n);
+});

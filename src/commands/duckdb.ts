@@ -2,7 +2,7 @@
 // exactly once (rows, rejects and resume positions commit together; see src/sinks/duckdb/). The
 // one driver (src/pipeline/run.ts) reads, converts and resumes; this is the sink plus options.
 import { type Command, Option } from 'commander';
-import { DEFAULT_FLUSH_BYTES, DEFAULT_MEMORY_LIMIT, DuckDbSink } from '../sinks/duckdb/sink.js';
+import { DEFAULT_FLUSH_BYTES, DEFAULT_MEMORY_LIMIT, DEFAULT_THREADS, DuckDbSink } from '../sinks/duckdb/sink.js';
 import { DEFAULT_DB } from '../sinks/duckdb/warehouse.js';
 import { addFollowOptions, addWorkersOption, intArg, runSinkCommand, type CliIO, type SinkRunFlags } from './common.js';
 
@@ -28,7 +28,7 @@ export function registerDuckdb(program: Command, io: CliIO): Command {
     .addOption(new Option('--max-line-bytes <n>', 'longest line kept whole; longer lines become rejects').argParser(intArg('--max-line-bytes', 1024)).default(64 << 20))
     .addOption(new Option('--flush-mb <n>', 'MiB of rows gathered per load transaction').argParser(intArg('--flush-mb', 1)).default(DEFAULT_FLUSH_BYTES >> 20))
     .option('--memory-limit <size>', "DuckDB's memory_limit", DEFAULT_MEMORY_LIMIT)
-    .addOption(new Option('--threads <n>', "DuckDB's threads (default: the number of cores)").argParser(intArg('--threads', 1)));
+    .addOption(new Option('--threads <n>', "DuckDB's threads").argParser(intArg('--threads', 1)).default(DEFAULT_THREADS));
   return cmd.action(async (paths: string[], o: DuckdbFlags) => {
     const sink = new DuckDbSink({
       db: o.db,

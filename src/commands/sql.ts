@@ -33,11 +33,11 @@ function isoOfMicros(micros: bigint, zone: boolean): string {
   const ms = micros / 1000n - (micros % 1000n < 0n ? 1n : 0n);
   const us = Number(micros - ms * 1000n);
   const base = new Date(Number(ms)).toISOString(); // YYYY-MM-DDTHH:MM:SS.mmmZ
-  const frac = `${base.slice(20, 23)}${String(us).padStart(3, '0')}`.replace(/0+$/, '');
-  return `${base.slice(0, 19)}${frac ? `.${frac}` : ''}${zone ? 'Z' : ''}`;
+  // Six digits always, as the tables' own JSONL writes time.
+  return `${base.slice(0, 19)}.${base.slice(20, 23)}${String(us).padStart(3, '0')}${zone ? 'Z' : ''}`;
 }
 
-/** A DuckDB value as JSON: BIGINT a number while it is exact (else a string), timestamps ISO 8601. */
+/** A DuckDB value as JSON: BIGINT a number while it is exact (else a string), timestamps ISO 8601 (µs). */
 export function toJsonCell(v: DuckDBValue): JsonCell {
   if (v === null || v === undefined) return null;
   if (typeof v === 'bigint') return v <= MAX_SAFE && v >= -MAX_SAFE ? Number(v) : v.toString();

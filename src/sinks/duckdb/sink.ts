@@ -26,7 +26,7 @@ export interface DuckDbSinkOptions {
   flushBytes?: number;
   /** DuckDB's memory_limit (default 256MB here, to keep the process's peak bounded). */
   memoryLimit?: string;
-  /** DuckDB's threads (default: DuckDB's, the number of cores). */
+  /** DuckDB's threads (default 1: the conversion needs the other cores; see DEFAULT_THREADS). */
   threads?: number;
   /** The table schemas (default: the package's schema/*.json); tests pass others. */
   schemas?: Map<TableName, Column[]>;
@@ -34,6 +34,13 @@ export interface DuckDbSinkOptions {
 
 export const DEFAULT_FLUSH_BYTES = 32 << 20;
 export const DEFAULT_MEMORY_LIMIT = '256MB';
+/**
+ * One DuckDB thread: read_json of a 32 MiB file gains little from a second one, and on W1 with two
+ * conversion workers a second DuckDB thread cost ~1 s more CPU (3.6 -> 4.7 s user) for no gain.
+ */
+export const DEFAULT_THREADS = 1;
+/** Freed memory DuckDB's allocator keeps: its default (128 MB) stayed resident, ~100 MB of peak RSS. */
+const ALLOCATOR_FLUSH = '4MB';
 /** read_json's default largest row; bigger rows (huge lines) raise it for their load only. */
 const DEFAULT_MAX_OBJECT = 16 << 20;
 /** JAM_ETL_DEBUG=duckdb prints each load's size and times on stderr. */
@@ -121,7 +128,7 @@ export class DuckDbSink implements Sink {
   }
 
   async open(): Promise<ResumePositions> {
-    this.wh = await openWarehouse(this.opts.db, { memoryLimit: this.opts.memoryLimit ?? DEFAULT_MEMORY_LIMIT, allocatorFlush: process.env.JAM_DUCKDB_ALLOC ?? '4MB', ...(this.opts.threads ? { threads: this.opts.threads } : {}) });
+    this.wh = await openWarehouse(this.opts.db, { memoryLimit: this.opts.memoryLimit ?? DEFAULT_MEMORY_LIMIT, allocatorFlush: ALLOCATOR_FLUSH, threads: this.opts.threads ?? DEFAULT_THREADS });
     try {
       this.plan = await applySchema(this.wh.connection, this.wanted);
       // The load folder is ours while we hold the database's lock: what a killed run left there
@@ -292,7 +299,11 @@ export class DuckDbSink implements Sink {
       }
       const t1 = performance.now();
       await conn.run('COMMIT');
-      if (DEBUG) process.stderr.write(`duckdb load ${g.n}: committed ${(g.bytes / 1048576).toFixed(1)} MiB, inserts ${(t1 - t0).toFixed(0)} ms, commit ${(performance.now() - t1).toFixed(0)} ms, rss ${process.memoryUsage().rss >> 20} MiB\n`);
+      if (DEBUG) {
+        const mem = (await conn.runAndReadAll('SELECT sum(memory_usage_bytes)::BIGINT FROM duckdb_memory()')).getRows()[0]?.[0];
+        const nodeMem = process.memoryUsage();
+        process.stderr.write(`duckdb load ${g.n}: committed ${(g.bytes / 1048576).toFixed(1)} MiB, inserts ${(t1 - t0).toFixed(0)} ms, commit ${(performance.now() - t1).toFixed(0)} ms, rss ${nodeMem.rss >> 20} MiB (duckdb buffers ${Number(mem) >> 20} MiB, js heap ${nodeMem.heapUsed >> 20} MiB, external ${nodeMem.external >> 20} MiB)\n`);
+      }
     } catch (e) {
       // The load's own error is the one to report; a failed ROLLBACK adds nothing to it.
       await conn.run('ROLLBACK').catch(() => undefined);
