@@ -228,7 +228,7 @@ test('the SQL files run by hand (jam-etl sql, and DuckDB with SET VARIABLE) give
   const printed = run(['report', '--print-sql', 'timings', '--since', since]);
   assert.equal(printed.code, 0, printed.stderr);
   assert.ok(!printed.stdout.includes("getvariable('report_since')"));
-  const viaSql = run(['sql', '--db', gen.db, '--format', 'json', '--', printed.stdout]);
+  const viaSql = run(['sql', '--db', gen.db, '--format', 'json', printed.stdout]);
   assert.equal(viaSql.code, 0, viaSql.stderr);
   check(JSON.parse(viaSql.stdout), 'jam-etl sql');
   // the file itself, unchanged, with the window set as a DuckDB variable
@@ -244,7 +244,13 @@ test('the SQL files run by hand (jam-etl sql, and DuckDB with SET VARIABLE) give
     inst.closeSync();
   }
   // unset, the files cover everything
-  const whole = run(['sql', '--db', gen.db, '--format', 'json', '--', readFileSync(new URL('../sql/report/window.sql', import.meta.url), 'utf8')]);
+  const whole = run(['sql', '--db', gen.db, '--format', 'json', readFileSync(new URL('../sql/report/window.sql', import.meta.url), 'utf8')]);
   assert.equal(whole.code, 0, whole.stderr);
   assert.equal(JSON.parse(whole.stdout)[0].slots, reportJson(gen.db).window.slots);
+  const full = reportJson(gen.db);
+  const act = JSON.parse(run(['sql', '--db', gen.db, '--format', 'json', readFileSync(new URL('../sql/report/activity.sql', import.meta.url), 'utf8')]).stdout);
+  assert.equal(act.filter((r) => r.level === 'node').length, full.nodes.length);
+  assert.equal(act.filter((r) => r.level === 'minute').length, full.per_minute.length);
+  const val = JSON.parse(run(['sql', '--db', gen.db, '--format', 'json', readFileSync(new URL('../sql/report/validators.sql', import.meta.url), 'utf8')]).stdout);
+  assert.deepEqual(val.map((v) => v.blocks), full.validators.map((v) => v.blocks));
 });

@@ -1,15 +1,17 @@
--- jam-etl report: what each team and node did in the window, and rows per minute per team.
---
--- Every row of the 11 tables counts in `rows`; `messages` counts a statistics (13) message
--- once, not once per validator/core/service row (its rows share time, team, sender_id and
--- elapsed). blocks_authored: rows of blocks (the author logs its block, 128). Work reports by
--- role (metadata role=): reports_guaranteed (Guarantor), reports_audited (Auditor).
--- minutes_active: distinct UTC minutes with at least one row.
---
--- Window: SET VARIABLE report_since / report_until (TIMESTAMPTZ; since inclusive, until
--- exclusive); unset means unbounded.
--- Output levels: 'team' (sender_id and minute null), 'node' (per sender_id; null sender_id is
--- its own node), 'minute' (per team and UTC minute).
+/*
+ * jam-etl report: what each team and node did in the window, and rows per minute per team.
+ *
+ * Every row of the 11 tables counts in `rows`; `messages` counts a statistics (13) message
+ * once, not once per validator/core/service row (its rows share time, team, sender_id and
+ * elapsed). blocks_authored: rows of blocks (the author logs its block, 128). Work reports by
+ * role (metadata role=): reports_guaranteed (Guarantor), reports_audited (Auditor).
+ * minutes_active: distinct UTC minutes with at least one row.
+ *
+ * Window: SET VARIABLE report_since / report_until (TIMESTAMPTZ; since inclusive, until
+ * exclusive); unset means unbounded.
+ * Output levels: 'team' (sender_id and minute null), 'node' (per sender_id; null sender_id is
+ * its own node), 'minute' (per team and UTC minute).
+ */
 WITH stats AS (
   SELECT time, team, sender_id, elapsed FROM validatorstatistics
   UNION ALL SELECT time, team, sender_id, elapsed FROM corestatistics

@@ -1,24 +1,26 @@
--- jam-etl report: timings per team and activity, and per node (sender_id).
---
--- One sample per timed message, in milliseconds (elapsed is microseconds); a null elapsed is
--- "not measured" and no sample. Activities (see docs/report.md):
---   block      blocks (128): making a block and computing its state root
---   statistics validatorstatistics/corestatistics/servicestatistics (13): one sample per
---              statistics MESSAGE, not per fan-out row. The rows of one message share the
---              envelope's time (microseconds), team, sender_id and elapsed, so a message is one
---              distinct (time, team, sender_id, elapsed) over the three tables.
---   refine     workreports (255): refining a work package (guarantors and auditors both refine)
---   assurance  assurances (141): from a new block to the CE 141 assurance
---   ticket     tickets (131): generating a ticket
--- Percentiles are continuous (linear interpolation between closest ranks: quantile_cont);
--- stddev is the sample standard deviation (null for one sample).
--- `cdf` holds the 0th, 1st, ..., 100th percentiles (quantile_cont) for the distribution charts.
---
--- Window: SET VARIABLE report_since / report_until (TIMESTAMPTZ; since inclusive, until
--- exclusive); unset means unbounded. By hand:
---   SET VARIABLE report_since = TIMESTAMPTZ '2025-04-24 23:40:00+00';
---   <this file>
--- Output: level 'team' rows (sender_id null) and level 'node' rows, ordered.
+/*
+ * jam-etl report: timings per team and activity, and per node (sender_id).
+ *
+ * One sample per timed message, in milliseconds (elapsed is microseconds); a null elapsed is
+ * "not measured" and no sample. Activities (see docs/report.md):
+ *   block      blocks (128): making a block and computing its state root
+ *   statistics validatorstatistics/corestatistics/servicestatistics (13): one sample per
+ *              statistics MESSAGE, not per fan-out row. The rows of one message share the
+ *              envelope's time (microseconds), team, sender_id and elapsed, so a message is one
+ *              distinct (time, team, sender_id, elapsed) over the three tables.
+ *   refine     workreports (255): refining a work package (guarantors and auditors both refine)
+ *   assurance  assurances (141): from a new block to the CE 141 assurance
+ *   ticket     tickets (131): generating a ticket
+ * Percentiles are continuous (linear interpolation between closest ranks: quantile_cont);
+ * stddev is the sample standard deviation (null for one sample).
+ * `cdf` holds the 0th, 1st, ..., 100th percentiles (quantile_cont) for the distribution charts.
+ *
+ * Window: SET VARIABLE report_since / report_until (TIMESTAMPTZ; since inclusive, until
+ * exclusive); unset means unbounded. By hand:
+ *   SET VARIABLE report_since = TIMESTAMPTZ '2025-04-24 23:40:00+00';
+ *   <this file>
+ * Output: level 'team' rows (sender_id null) and level 'node' rows, ordered.
+ */
 WITH stats_messages AS (
   SELECT DISTINCT time, team, sender_id, elapsed FROM (
     SELECT time, team, sender_id, elapsed FROM validatorstatistics

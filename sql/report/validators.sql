@@ -1,15 +1,17 @@
--- jam-etl report: blocks (and tickets, guarantees, assurances) per validator, from the chain's
--- own counters in validatorstatistics (13), beside the blocks table's count by author_index.
---
--- validatorstatistics carries, per message, each validator's counters for the current epoch
--- (current_*) and the previous one (last_*). The messages of every node in the window are
--- taken in time order and cut into epochs: a new epoch starts when the last_blocks vector
--- changes or the sum of current_blocks drops. Per validator, a counter is the sum over those
--- epochs of the largest current_* value seen in each. (The first epoch of the window may
--- include blocks made before the window began: the counter says so.)
---
--- Window: SET VARIABLE report_since / report_until (TIMESTAMPTZ; since inclusive, until
--- exclusive); unset means unbounded.
+/*
+ * jam-etl report: blocks (and tickets, guarantees, assurances) per validator, from the chain's
+ * own counters in validatorstatistics (13), beside the blocks table's count by author_index.
+ *
+ * validatorstatistics carries, per message, each validator's counters for the current epoch
+ * (current_*) and the previous one (last_*). The messages of every node in the window are
+ * taken in time order and cut into epochs: a new epoch starts when the last_blocks vector
+ * changes or the sum of current_blocks drops. Per validator, a counter is the sum over those
+ * epochs of the largest current_* value seen in each. (The first epoch of the window may
+ * include blocks made before the window began: the counter says so.)
+ *
+ * Window: SET VARIABLE report_since / report_until (TIMESTAMPTZ; since inclusive, until
+ * exclusive); unset means unbounded.
+ */
 WITH vs AS (
   SELECT * FROM validatorstatistics
   WHERE time >= coalesce(getvariable('report_since')::TIMESTAMPTZ, '-infinity'::TIMESTAMPTZ)

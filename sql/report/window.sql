@@ -1,10 +1,12 @@
--- jam-etl report: the window the report covers.
---
--- since/until: SET VARIABLE report_since / report_until (TIMESTAMPTZ; since inclusive, until
--- exclusive), null when unset. first_time/last_time: the earliest and latest row in the window
--- (any of the 11 tables). The window's slots and minutes run from since (else first_time) to
--- until (else last_time), both ends included: slot = floor((time - 2025-01-01T12:00:00Z) / 6 s),
--- as the tables' own `slot` column.
+/*
+ * jam-etl report: the window the report covers.
+ *
+ * since/until: SET VARIABLE report_since / report_until (TIMESTAMPTZ; since inclusive, until
+ * exclusive), null when unset. first_time/last_time: the earliest and latest row in the window
+ * (any of the 11 tables). The window's slots and minutes run from since (else first_time) to
+ * until (else last_time), both ends included: slot = floor((time - 2025-01-01T12:00:00Z) / 6 s),
+ * as the tables' own `slot` column.
+ */
 WITH t AS (
             SELECT time FROM blocks
   UNION ALL SELECT time FROM validatorstatistics UNION ALL SELECT time FROM corestatistics
