@@ -3,7 +3,7 @@
 // sort, and a screenshot under test/output/ for people to look at.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -32,6 +32,7 @@ before(async () => {
 });
 after(async () => {
   await browser?.close();
+  rmSync(work, { recursive: true, force: true });
 });
 
 /** Opens the page with every request recorded (and anything but the page itself refused). */

@@ -1,9 +1,9 @@
 // jam-etl report: every figure of --format json against an independent JS computation over the
 // same rows (test/report-helpers.mjs), on the real fixtures and on generated multi-team logs;
 // the other formats; the window; empty and odd warehouses.
-import { test, before } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ACTS, FIXTURE_LOGS, assertSame, buildDb, expectedReport, generatedLogs, readTables, run, timeUs } from './report-helpers.mjs';
@@ -38,6 +38,7 @@ async function prepare(name, logs, extra = []) {
 }
 
 let fx, fxTeams, gen;
+after(() => rmSync(work, { recursive: true, force: true }));
 before(async () => {
   const teamsFile = join(work, 'teams.json');
   writeFileSync(teamsFile, JSON.stringify(FIXTURE_TEAMS));

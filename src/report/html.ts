@@ -187,18 +187,19 @@ const SCRIPT = String.raw`
     var lo = Infinity, hi = 0;
     teams.forEach(function (t) { d[t].forEach(function (ms) { if (ms > 0) { lo = Math.min(lo, ms); hi = Math.max(hi, ms); } }); });
     if (!(lo < Infinity)) { lo = 0.001; hi = 1; }
+    var xmin = niceDown(lo), xmax = niceUp(hi); // 0 ms cannot sit on a log axis: drawn at its left edge
     chart(dh, a.name + ' (' + a.msgType + '): ' + a.what, {
       type: 'line',
       data: { datasets: teams.map(function (t) {
         var n = 0; R.teams.forEach(function (x) { if (x.team === t) n = x.activities[a.name].n; });
-        return { label: t + ' (n=' + n + ')', borderDash: t === 'unknown' ? [6, 4] : [], data: d[t].map(function (ms, i) { return { x: Math.max(ms, 0.001), y: i }; }),
-          borderColor: colour[t], backgroundColor: colour[t], pointRadius: 0, borderWidth: 2, stepped: false };
+        return { label: t + ' (n=' + n + ')', borderDash: t === 'unknown' ? [6, 4] : [], data: d[t].map(function (ms, i) { return { x: Math.max(ms, xmin), y: i }; }),
+          borderColor: colour[t], backgroundColor: colour[t], pointRadius: 0, pointStyle: 'line', borderWidth: 2, stepped: false };
       }) },
       options: { parsing: false, scales: {
-        x: { type: 'logarithmic', min: niceDown(lo), max: niceUp(hi), title: { display: true, text: 'elapsed (ms, log scale)' },
+        x: { type: 'logarithmic', min: xmin, max: xmax, title: { display: true, text: 'elapsed (ms, log scale)' },
           ticks: { autoSkip: false, maxRotation: 0, callback: function (v) { return logLabel(Number(v)); } } },
         y: { min: 0, max: 100, title: { display: true, text: 'samples at or below (%)' } } },
-        plugins: { legend: { position: 'bottom' }, tooltip: { callbacks: { label: function (c) { return c.dataset.label + ': p' + c.parsed.y + ' = ' + c.parsed.x.toFixed(3) + ' ms'; } } } } }
+        plugins: { legend: { position: 'bottom', labels: { usePointStyle: true, pointStyleWidth: 28 } }, tooltip: { callbacks: { label: function (c) { return c.dataset.label + ': p' + c.parsed.y + ' = ' + c.parsed.x.toFixed(3) + ' ms'; } } } } }
     });
   });
   if (!anyDist) dh.appendChild(el('p', { 'class': 'empty' }, 'No timed samples in the window.'));
