@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ACTS, FIXTURE_LOGS, assertSame, buildDb, expectedReport, generatedLogs, readTables, run, timeUs } from './report-helpers.mjs';
+import { ACTS, FIXTURE_LOGS, ROOT, assertSame, buildDb, expectedReport, generatedLogs, readTables, run, timeUs } from './report-helpers.mjs';
 
 const work = mkdtempSync(join(tmpdir(), 'jam-report-'));
 
@@ -151,7 +151,7 @@ test('an empty database (no tables at all) and one with empty tables: sensible o
 test('usage and I/O errors: one line on stderr, exit 2', () => {
   const missing = run(['report', '--db', join(work, 'nope.duckdb')]);
   assert.equal(missing.code, 2);
-  assert.match(missing.stderr, /^jam-etl: --db .*no such DuckDB file/);
+  assert.match(missing.stderr, /^jam-etl: no database at .*nope\.duckdb/);
   assert.equal(missing.stderr.trim().split('\n').length, 1);
   const notDb = join(work, 'not-a-db.duckdb');
   writeFileSync(notDb, 'hello');
@@ -164,6 +164,27 @@ test('usage and I/O errors: one line on stderr, exit 2', () => {
   assert.match(unwritable.stderr, /^jam-etl: --html /);
   assert.equal(run(['report', '--db', gen.db, '--format', 'xml']).code, 2);
   assert.equal(run(['report', '--db', gen.db, '--since', '2025-04-25', '--until', '2025-04-24']).code, 2);
+});
+
+test('a warehouse another process holds open for writing: exit 2, one line saying so', async () => {
+  const { spawn } = await import('node:child_process');
+  const held = join(work, 'held.duckdb');
+  await buildDb([], held, join(work, 'held'));
+  const holder = spawn(process.execPath, ['--input-type=module', '-e', `
+    import { DuckDBInstance } from '@duckdb/node-api';
+    const i = await DuckDBInstance.create(${JSON.stringify(held)});
+    await (await i.connect()).run('SELECT 1');
+    process.stdout.write('open\\n');
+    setTimeout(() => process.exit(0), 20000);`], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await new Promise((res, rej) => { holder.stdout.once('data', res); holder.once('exit', () => rej(new Error('holder ended early'))); });
+    const r = run(['report', '--db', held]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^jam-etl: database .* is in use by another process/);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+  } finally {
+    holder.kill();
+  }
 });
 
 test('--format table fits in 100 columns and names every team', () => {

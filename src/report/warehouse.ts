@@ -1,9 +1,10 @@
 // Reading the DuckDB warehouse for the report: open it read-only, make sure every table the SQL
 // names exists (an empty or partial warehouse reads as no rows: missing tables become empty
 // TEMP tables typed from schema/*.json), set the window and run the SQL files of sql/report/.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { openWarehouse, type Warehouse as DuckWarehouse } from '../sinks/duckdb/warehouse.js';
 import { ConfigError, describeError } from '../errors.js';
 import { TABLE_NAMES, columnsOf, type BigQueryType } from '../tables/schema.js';
 
@@ -48,30 +49,25 @@ export type SqlRow = Record<string, Json>;
 
 export class Warehouse {
   private constructor(
-    private readonly instance: DuckDBInstance,
+    private readonly wh: DuckWarehouse,
     private readonly conn: DuckDBConnection,
   ) {}
 
-  /** Opens `file` read-only (never creates it). Exit-2 errors for a missing or unreadable file. */
+  /**
+   * Opens `file` read-only (never creates it) through the DuckDB sink's opener, whose errors are
+   * one-line ConfigErrors (missing file, not DuckDB, held open by a writer such as
+   * `jam-etl duckdb --follow`).
+   */
   static async open(file: string): Promise<Warehouse> {
-    if (!existsSync(file)) throw new ConfigError(`--db ${file}: no such DuckDB file (make one with jam-etl duckdb)`);
-    let instance: DuckDBInstance;
+    // One thread: parallel aggregation sums in a varying order, so a mean or stddev could
+    // differ in its last digit from run to run; the report's output must be stable.
+    const wh = await openWarehouse(file, { readOnly: true, threads: 1 });
+    const w = new Warehouse(wh, wh.connection);
     try {
-      instance = await DuckDBInstance.create(file, { access_mode: 'READ_ONLY' });
-    } catch (e) {
-      throw new ConfigError(`--db ${file}: cannot open it as a DuckDB database: ${describeError(e)}`);
-    }
-    const conn = await instance.connect();
-    const w = new Warehouse(instance, conn);
-    try {
-      await conn.run("SET TimeZone = 'UTC'");
-      // One thread: parallel aggregation sums in a varying order, so a mean or stddev could
-      // differ in its last digit from run to run; the report's output must be stable.
-      await conn.run('SET threads = 1');
       await w.ensureTables();
     } catch (e) {
       w.close();
-      throw e;
+      throw new ConfigError(`--db ${file}: ${describeError(e)}`);
     }
     return w;
   }
@@ -96,7 +92,6 @@ export class Warehouse {
   }
 
   close(): void {
-    this.conn.closeSync();
-    this.instance.closeSync();
+    this.wh.close();
   }
 }
