@@ -76,16 +76,25 @@ function counters(r: SqlRow, slots: number): Counters {
   };
 }
 
+/**
+ * Milliseconds to 6 decimals (1 ns): the data has microseconds, so this loses nothing that was
+ * measured and keeps the output free of binary noise (107.53399999999999).
+ */
+export function roundMs(v: number | null): number | null {
+  return v === null ? null : Math.round(v * 1e6) / 1e6;
+}
+
 function timingOf(r: SqlRow): Timing {
+  const ms = (k: string) => roundMs(num(r[k]));
   return {
     n: int(r['n']),
-    p50_ms: num(r['p50_ms']),
-    p90_ms: num(r['p90_ms']),
-    p99_ms: num(r['p99_ms']),
-    mean_ms: num(r['mean_ms']),
-    stddev_ms: num(r['stddev_ms']),
-    min_ms: num(r['min_ms']),
-    max_ms: num(r['max_ms']),
+    p50_ms: ms('p50_ms'),
+    p90_ms: ms('p90_ms'),
+    p99_ms: ms('p99_ms'),
+    mean_ms: ms('mean_ms'),
+    stddev_ms: ms('stddev_ms'),
+    min_ms: ms('min_ms'),
+    max_ms: ms('max_ms'),
     score: null,
   };
 }
@@ -139,7 +148,7 @@ export function assemble(q: { window: SqlRow; timings: SqlRow[]; activity: SqlRo
       const t = teams.get(team);
       if (t) t.activities[a] = timingOf(r);
       const cdf = r['cdf'];
-      if (Array.isArray(cdf)) distributions[a][team] = cdf.map((x) => num(x) ?? 0);
+      if (Array.isArray(cdf)) distributions[a][team] = cdf.map((x) => roundMs(num(x)) ?? 0);
     } else {
       const n = nodes.get(nodeKey(team, str(r['sender_id'])));
       if (n) n.activities[a] = timingOf(r);
