@@ -387,6 +387,12 @@ test('jam-etl sql: table, csv and json output; one statement; read-only', needsS
   const slots = blocks.map((b) => b.header_slot).sort((a, b) => a - b);
   assert.equal(tl[2].split('│')[0].trim(), String(slots[0]));
 
+  // --file: a statement that starts with a comment (as a positional it would look like an option).
+  writeFileSync(join(d, 'q.sql'), `-- teams\n${q}\n`);
+  const fromFile = await runCli(['sql', '--file', join(d, 'q.sql'), '--db', db, '--format', 'json']);
+  assert.equal(fromFile.code, 0, fromFile.stderr);
+  assert.deepEqual(JSON.parse(fromFile.stdout), rows);
+
   const before = await counts(t, db);
   oneLine(await runCli(['sql', 'DELETE FROM blocks', '--db', db]), /read-only/);
   oneLine(await runCli(['sql', 'CREATE TABLE x (a INT)', '--db', db]), /read-only/);

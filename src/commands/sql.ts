@@ -13,7 +13,8 @@ import {
   DuckDBTimestampValue,
   type DuckDBValue,
 } from '@duckdb/node-api';
-import { ConfigError, UsageError } from '../errors.js';
+import { readFileSync } from 'node:fs';
+import { ConfigError, describeError, UsageError } from '../errors.js';
 import { DEFAULT_DB, duckdbMessage, openWarehouse } from '../sinks/duckdb/warehouse.js';
 import type { CliIO } from './common.js';
 
@@ -124,11 +125,22 @@ export function registerSql(program: Command, io: CliIO): Command {
   return program
     .command('sql')
     .description('run one SQL query on the DuckDB database (read-only) and print the result')
-    .argument('<query>', 'one SQL statement, e.g. "SELECT team, count(*) FROM blocks GROUP BY team"')
+    .argument('[query]', 'one SQL statement, e.g. "SELECT team, count(*) FROM blocks GROUP BY team"')
     .option('--db <file>', 'the DuckDB database file', DEFAULT_DB)
+    .option('-f, --file <path>', 'read the statement from a file instead (- for stdin); a query starting with -- (a comment) would be taken for an option')
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'csv', 'json']).default('table'))
-    .action(async (query: string, o: { db: string; format: SqlFormat }) => {
-      const r = await runQuery(o.db, query);
+    .action(async (query: string | undefined, o: { db: string; format: SqlFormat; file?: string }) => {
+      if (query !== undefined && o.file !== undefined) throw new UsageError('give the query or --file, not both');
+      let sql = query;
+      if (o.file !== undefined) {
+        try {
+          sql = readFileSync(o.file === '-' ? 0 : o.file, 'utf8');
+        } catch (e) {
+          throw new ConfigError(`cannot read ${o.file}: ${describeError(e)}`);
+        }
+      }
+      if (sql === undefined || sql.trim() === '') throw new UsageError('give a query, e.g. jam-etl sql "SELECT count(*) FROM blocks", or --file');
+      const r = await runQuery(o.db, sql);
       io.stdout(formatResult(r, o.format));
     });
 }

@@ -20,6 +20,8 @@ export interface WarehouseOptions {
    * (DuckDB's default, 128 MB, shows as resident memory; the loader sets a few MB).
    */
   allocatorFlush?: string;
+  /** WAL size that makes DuckDB checkpoint (its default is 16MB). */
+  checkpointThreshold?: string;
   /** DuckDB's worker threads (default: its own, the number of cores). */
   threads?: number;
 }
@@ -105,6 +107,7 @@ export async function openWarehouse(path: string, opts: WarehouseOptions = {}): 
     config.allocator_bulk_deallocation_flush_threshold = opts.allocatorFlush;
   }
   if (opts.threads) config.threads = String(opts.threads);
+  if (opts.checkpointThreshold) config.checkpoint_threshold = opts.checkpointThreshold;
   let instance: DuckDBInstance;
   try {
     instance = await DuckDBInstance.create(path, config);
