@@ -253,6 +253,9 @@ test('the SQL files run by hand (jam-etl sql, and DuckDB with SET VARIABLE) give
   const viaSql = run(['sql', '--db', gen.db, '--format', 'json', printed.stdout]);
   assert.equal(viaSql.code, 0, viaSql.stderr);
   check(JSON.parse(viaSql.stdout), 'jam-etl sql');
+  const viaStdin = run(['sql', '--db', gen.db, '--format', 'json', '--file', '-'], { input: printed.stdout });
+  assert.equal(viaStdin.code, 0, viaStdin.stderr);
+  check(JSON.parse(viaStdin.stdout), 'jam-etl sql --file -');
   // the file itself, unchanged, with the window set as a DuckDB variable
   const { DuckDBInstance } = await import('@duckdb/node-api');
   const inst = await DuckDBInstance.create(gen.db, { access_mode: 'READ_ONLY' });
@@ -273,6 +276,6 @@ test('the SQL files run by hand (jam-etl sql, and DuckDB with SET VARIABLE) give
   const act = JSON.parse(run(['sql', '--db', gen.db, '--format', 'json', readFileSync(new URL('../sql/report/activity.sql', import.meta.url), 'utf8')]).stdout);
   assert.equal(act.filter((r) => r.level === 'node').length, full.nodes.length);
   assert.equal(act.filter((r) => r.level === 'minute').length, full.per_minute.length);
-  const val = JSON.parse(run(['sql', '--db', gen.db, '--format', 'json', readFileSync(new URL('../sql/report/validators.sql', import.meta.url), 'utf8')]).stdout);
+  const val = JSON.parse(run(['sql', '--db', gen.db, '--format', 'json', '--file', join(ROOT, 'sql', 'report', 'validators.sql')]).stdout);
   assert.deepEqual(val.map((v) => v.blocks), full.validators.map((v) => v.blocks));
 });
