@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { openWarehouse, type Warehouse as DuckWarehouse } from '../sinks/duckdb/warehouse.js';
 import { ConfigError, describeError } from '../errors.js';
-import { TABLE_NAMES, columnsOf, type BigQueryType } from '../tables/schema.js';
+import { TABLE_NAMES, columnsOf } from '../tables/schema.js';
+import { duckdbType, quoteIdent } from '../tables/duckdb-types.js';
 
 /**
  * The SQL files live in the package's top-level `sql/report/` folder (shipped through package.json
@@ -23,8 +24,6 @@ export function sqlPath(name: SqlFile): string {
 export function readSql(name: SqlFile): string {
   return readFileSync(sqlPath(name), 'utf8');
 }
-
-const DUCK_TYPES: Record<BigQueryType, string> = { STRING: 'VARCHAR', INTEGER: 'BIGINT', TIMESTAMP: 'TIMESTAMPTZ', BOOLEAN: 'BOOLEAN', FLOAT: 'DOUBLE' };
 
 export interface SqlWindow {
   since?: Date | undefined;
@@ -77,8 +76,9 @@ export class Warehouse {
     const have = new Set(r.getRowObjectsJson().map((x) => String(x['table_name'])));
     for (const t of TABLE_NAMES) {
       if (have.has(t)) continue;
-      const cols = columnsOf(t).map((c) => `"${c.name}" ${DUCK_TYPES[c.type]}`);
-      await this.conn.run(`CREATE TEMP TABLE "${t}" (${cols.join(', ')})`);
+      // The loader's own type mapping, without NOT NULL: these tables stay empty.
+      const cols = columnsOf(t).map((c) => `${quoteIdent(c.name)} ${duckdbType(c.type)}`);
+      await this.conn.run(`CREATE TEMP TABLE ${quoteIdent(t)} (${cols.join(', ')})`);
     }
   }
 
