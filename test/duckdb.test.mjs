@@ -437,3 +437,15 @@ test('--follow loads lines as files grow and appear, and stops cleanly on SIGTER
   assert.deepEqual((await w.rows('SELECT validator_index FROM assurances ORDER BY validator_index')).map((x) => Number(x.validator_index)), [1, 2, 3, 4]);
   assert.equal((await w.rows('SELECT count(*) AS n FROM _jam_etl_positions'))[0].n, 2n);
 });
+
+test('a 24 MB line (bigger than read_json\'s default object size) loads whole, even with a small --memory-limit', async (t) => {
+  const d = tempDir(t);
+  const blob = '0x' + 'ab'.repeat(12 << 20);
+  writeFileSync(join(d, 'big.log'), envelope(142, { requester: 7, blob }) + '\n' + envelope(142, { requester: 8, blob: '0x0102' }) + '\n');
+  const db = join(d, 'jam.duckdb');
+  const r = await runCli(['duckdb', d, '--db', db, '-q', '--memory-limit', '64MB']);
+  assert.equal(r.code, 0, r.stderr);
+  const w = await openDb(t, db);
+  const rows = await w.rows('SELECT requester, blob_length, length(blob) AS chars, blob = ' + `'${blob}'` + ' AS same FROM preimages ORDER BY requester');
+  assert.deepEqual(rows.map((x) => [Number(x.requester), Number(x.blob_length), Number(x.chars), x.same]), [[7, 12 << 20, blob.length, true], [8, 2, 6, false]]);
+});

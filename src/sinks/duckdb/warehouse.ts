@@ -7,8 +7,11 @@ import { access, constants } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { ConfigError, describeError } from '../../errors.js';
+import { quoteLiteral } from '../../tables/duckdb-types.js';
 
 export const DEFAULT_DB = './jam.duckdb';
+/** The name the loader attaches the database file under. */
+const ATTACHED = 'jam';
 
 export interface WarehouseOptions {
   /** Open for queries only: DuckDB refuses every write, and the file must exist. */
@@ -22,6 +25,11 @@ export interface WarehouseOptions {
   allocatorFlush?: string;
   /** WAL size that makes DuckDB checkpoint (its default is 16MB). */
   checkpointThreshold?: string;
+  /**
+   * Rows per row group of what this session writes (DuckDB's default is 122,880). Read-write only.
+   * See DuckDbSink: the loads append a few thousand rows per table at a time.
+   */
+  rowGroupSize?: number;
   /** DuckDB's worker threads (default: its own, the number of cores). */
   threads?: number;
 }
@@ -108,15 +116,24 @@ export async function openWarehouse(path: string, opts: WarehouseOptions = {}): 
   }
   if (opts.threads) config.threads = String(opts.threads);
   if (opts.checkpointThreshold) config.checkpoint_threshold = opts.checkpointThreshold;
+  // A row group size for writing can only be given when attaching: the loader opens an
+  // in-memory instance and attaches the file (as `jam`, its default database); the read-only
+  // path opens the file itself, so nothing else in the session is writable either.
+  const attach = !readOnly && opts.rowGroupSize !== undefined;
+  if (attach) config.temp_directory = `${path}.tmp`; // where DuckDB would put it for the file itself
   let instance: DuckDBInstance;
   try {
-    instance = await DuckDBInstance.create(path, config);
+    instance = await DuckDBInstance.create(attach ? ':memory:' : path, config);
   } catch (e) {
     throw openError(path, e, readOnly);
   }
   let connection: DuckDBConnection;
   try {
     connection = await instance.connect();
+    if (attach) {
+      await connection.run(`ATTACH ${quoteLiteral(path)} AS ${ATTACHED} (ROW_GROUP_SIZE ${opts.rowGroupSize})`);
+      await connection.run(`USE ${ATTACHED}`);
+    }
     await connection.run(`SET TimeZone = 'UTC'`);
   } catch (e) {
     instance.closeSync();
