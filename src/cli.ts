@@ -11,6 +11,7 @@ import { registerCollect } from './commands/collect.js';
 import { registerReplay } from './commands/replay.js';
 import { registerDuckdb } from './commands/duckdb.js';
 import { registerSql } from './commands/sql.js';
+import { registerReport } from './commands/report.js';
 import { ConfigError, describeError, UsageError } from './errors.js';
 
 export function buildProgram(io: CliIO): Command {
@@ -31,6 +32,7 @@ export function buildProgram(io: CliIO): Command {
   registerReplay(program, io);
   registerDuckdb(program, io);
   registerSql(program, io);
+  registerReport(program, io);
   return program;
 }
 
