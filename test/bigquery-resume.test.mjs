@@ -142,7 +142,7 @@ test('--follow: appended lines, a partly written line and new files (with gaps) 
   assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.lock')), [], 'lock released');
 });
 
-test('SIGINT during a run without --follow: flushes, saves, exit 1 (incomplete); the rerun finishes exactly once', needsShared(), async (t) => {
+test('SIGINT during a run without --follow: flushes, saves, exit 130 (stopped, as every command); the rerun finishes exactly once', needsShared(), async (t) => {
   const dir = tempDir(t);
   const server = await startServer(t);
   await schemaCreate(server);
@@ -154,7 +154,7 @@ test('SIGINT during a run without --follow: flushes, saves, exit 1 (incomplete);
   await until(() => insertAlls(server).length >= 5, 20_000, '5 requests');
   child.kill('SIGINT');
   const r = await done;
-  assert.equal(r.code, 1, r.stderr);
+  assert.equal(r.code, 130, r.stderr);
   assert.match(r.stderr, /SIGINT: finishing the requests in flight/);
   assert.match(r.stderr, /stopped before the end: rerun to continue/);
   const covered = await assertStateIsTrue(server, state);

@@ -4,14 +4,16 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_RETRY } from '../sinks/bigquery/retry.js';
 import type { BigQueryRunOptions } from '../sinks/bigquery/run-common.js';
 import { UsageError, describeError } from '../errors.js';
-import { addRunOptions, EXIT_DATA, intArg, report, type CliIO, type RunFlags } from './common.js';
+import { addFollowOptions, addRunOptions, addWorkersOption, EXIT_DATA, intArg, runSinkCommand, type CliIO, type SinkRunFlags } from './common.js';
+import type { Sink } from '../sinks/sink.js';
+import { loadTeams } from '../telemetry/teams.js';
 import { addBigQueryTargetOptions, targetOf, type BigQueryTargetFlags } from './schema.js';
 
 /** BigQuery's own limits for one insertAll request. */
 const MAX_REQUEST_ROWS = 50_000;
 const MAX_REQUEST_BYTES = 10_000_000;
 
-interface BigQueryFlags extends RunFlags, BigQueryTargetFlags {
+interface BigQueryFlags extends SinkRunFlags, BigQueryTargetFlags {
   state: string;
   batchRows: number;
   batchBytes: number;
@@ -45,72 +47,59 @@ export function registerBigquery(program: Command, io: CliIO): Command {
     .addOption(new Option('--batch-bytes <n>', 'bytes per insertAll request at most').argParser(intArg('--batch-bytes', 1024)).default(9_000_000))
     .addOption(new Option('--concurrency <n>', 'requests in flight at most').argParser(intArg('--concurrency', 1)).default(4))
     .addOption(new Option('--flush-lines <n>', 'send partly filled batches after this many lines read, so resume positions keep moving').argParser(intArg('--flush-lines', 1)).default(10_000))
-    .option('--follow', 'keep running: pick up appended lines and new files until SIGINT/SIGTERM', false)
-    .addOption(new Option('--poll-interval <seconds>', 'with --follow, how often to look for new lines').argParser(seconds('--poll-interval')).default(2))
     .addOption(new Option('--max-retries <n>', 'retries of a failing request (429, 5xx, timeouts, resets)').argParser(intArg('--max-retries', 0)).default(DEFAULT_RETRY.maxRetries))
     .addOption(new Option('--retry-base-ms <n>', 'first retry delay; doubles per retry, with jitter').argParser(intArg('--retry-base-ms', 1)).default(DEFAULT_RETRY.baseMs).hideHelp())
     .addOption(new Option('--request-timeout <seconds>', 'an insertAll request without an answer after this long is retried').argParser(seconds('--request-timeout')).default(60));
+  addWorkersOption(cmd);
+  addFollowOptions(cmd);
   addRunOptions(cmd).action(async (paths: string[], o: BigQueryFlags) => {
     if (o.batchRows > MAX_REQUEST_ROWS) throw new UsageError(`--batch-rows must be at most ${MAX_REQUEST_ROWS} (BigQuery's limit per request)`);
     if (o.batchBytes > MAX_REQUEST_BYTES) throw new UsageError(`--batch-bytes must be at most ${MAX_REQUEST_BYTES} (BigQuery's limit per request)`);
     if (o.follow && o.method === 'load') throw new UsageError('--follow streams; it cannot be combined with --method load');
-    const stop = new AbortController();
-    const onSignal = (sig: NodeJS.Signals): void => {
-      if (!o.quiet) io.stderr(`\njam-etl: ${sig}: finishing the requests in flight and saving the state (again to force)\n`);
-      stop.abort();
-      // A second signal gets the default behaviour: the state on disk is consistent at any moment.
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
     const opts: BigQueryRunOptions = {
       ...targetOf(o),
-      paths,
       statePath: o.state,
       method: o.method,
       batchRows: o.batchRows,
       batchBytes: o.batchBytes,
       concurrency: o.concurrency,
       flushLines: o.flushLines,
-      follow: o.follow,
-      pollMs: Math.round(o.pollInterval * 1000),
-      progress: !o.quiet,
-      maxLineBytes: o.maxLineBytes,
       retry: { ...DEFAULT_RETRY, maxRetries: o.maxRetries, baseMs: o.retryBaseMs },
       timeoutMs: Math.round(o.requestTimeout * 1000),
-      signal: stop.signal,
       note: (s) => {
         if (!o.quiet) io.stderr(`jam-etl: ${s}\n`);
       },
       ...(o.rejects ? { rejects: o.rejects } : {}),
-      ...(o.teams ? { teams: o.teams } : {}),
     };
     try {
       // Loaded here, not at start-up: the Google client costs ~0.1 s to import, which every
       // other command (jam-etl dune above all) would pay for nothing.
-      const { loadToBigQuery } = await import('../sinks/bigquery/load.js');
-      const { streamToBigQuery } = await import('../sinks/bigquery/stream.js');
-      const s = o.method === 'load' ? await loadToBigQuery(opts) : await streamToBigQuery(opts);
+      let sink: Sink;
+      if (o.method === 'load') {
+        const { BigQueryLoadDestination } = await import('../sinks/bigquery/load.js');
+        const teams = loadTeams(o.teams);
+        sink = new BigQueryLoadDestination({ ...opts, paths, maxLineBytes: o.maxLineBytes, ...(teams ? { teams } : {}) });
+      } else {
+        const { BigQueryStreamDestination } = await import('../sinks/bigquery/stream.js');
+        sink = new BigQueryStreamDestination(opts);
+      }
+      const onStop = o.method === 'load' ? 'stopping: no job is submitted, the converted files are removed' : 'finishing the requests in flight and saving the state';
+      const { summary: s, code } = await runSinkCommand(sink, { command: 'bigquery', paths, onStop }, o, io);
       const refused = typeof s.rows_refused_total === 'number' ? s.rows_refused_total : 0;
-      const incomplete = s.interrupted === true && !o.follow;
-      let code = report(s, o, io, incomplete || (o.strict && refused > 0));
-      if (!o.quiet) {
+      let exit = code;
+      if (exit === 0 && o.strict && refused > 0) exit = EXIT_DATA;
+      if (!o.quiet && !(s.interrupted && o.method === 'load')) {
         if (o.method === 'stream') io.stderr(`  bigquery: ${s.insert_requests as number} insertAll request(s), ${s.retries as number} retried, ${refused} row(s) refused by BigQuery; state ${o.state}\n`);
         else io.stderr(`  bigquery: ${(s.jobs as unknown[]).length} load job(s); state ${o.state}\n`);
         if (s.rejects_file) io.stderr(`  rejects: ${String(s.rejects_file)}\n`);
-        if (incomplete) io.stderr('  stopped before the end: rerun to continue\n');
+        if (s.interrupted && !o.follow) io.stderr('  stopped before the end: rerun to continue\n');
       }
-      if (incomplete) code = EXIT_DATA;
-      io.setExitCode(code);
+      io.setExitCode(exit);
     } catch (e) {
       const { RunIncompleteError } = await import('../sinks/bigquery/run-common.js');
       if (!(e instanceof RunIncompleteError)) throw e;
       io.stderr(`jam-etl: ${describeError(e)}\n`);
       io.setExitCode(EXIT_DATA);
-    } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
     }
   });
   return cmd;

@@ -2,6 +2,10 @@
 // converting commands (dune, bigquery) have in common, and the end-of-run report.
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { formatSummary, type RunSummary } from '../pipeline/summary.js';
+import { defaultWorkers } from '../pipeline/pipeline.js';
+import { runToSink } from '../pipeline/run.js';
+import type { Sink, SinkResult } from '../sinks/sink.js';
+import { loadTeams } from '../telemetry/teams.js';
 
 export const EXIT_OK = 0;
 export const EXIT_DATA = 1;
@@ -48,3 +52,101 @@ export function report(s: RunSummary, flags: RunFlags, io: CliIO, failed = false
   if (!flags.quiet) io.stderr(formatSummary(s) + '\n');
   return failed || (flags.strict && s.rejects > 0) ? EXIT_DATA : EXIT_OK;
 }
+
+/** `-w, --workers`, for every converting command. */
+export function addWorkersOption(cmd: Command): Command {
+  return cmd.addOption(
+    new Option('-w, --workers <n>', 'worker threads converting chunks (1 = single thread); capped at the number of cores and at the number of 1 MiB chunks in the input: more cannot help')
+      .argParser(intArg('--workers', 1))
+      .default(defaultWorkers(), 'number of cores'),
+  );
+}
+
+export interface FollowFlags {
+  follow: boolean;
+  pollInterval: number;
+}
+
+function seconds(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number of seconds`);
+    return n;
+  };
+}
+
+/** `--follow` and `--poll-interval`, for the commands whose sink resumes (bigquery, duckdb). */
+export function addFollowOptions(cmd: Command): Command {
+  return cmd
+    .option('--follow', 'keep running: pick up appended lines and new files until SIGINT/SIGTERM', false)
+    .addOption(new Option('--poll-interval <seconds>', 'with --follow, how often to look for new lines').argParser(seconds('--poll-interval')).default(2));
+}
+
+export interface SinkRunFlags extends RunFlags {
+  workers: number;
+  follow?: boolean;
+  pollInterval?: number;
+}
+
+export interface SinkCommand {
+  /** The summary's `command`. */
+  command: string;
+  paths: string[];
+  /** What the command does on a first SIGINT/SIGTERM, for the note on stderr. */
+  onStop: string;
+  /** Read size (tests). */
+  chunkBytes?: number;
+}
+
+/**
+ * Runs a sink through the one driver with the flags every converting command shares: a first
+ * SIGINT/SIGTERM stops reading and finishes what is in flight (a resumable sink commits, keeping
+ * its positions; the JSONL export removes its temporary files), a second gets Node's default.
+ * Returns the summary, the sink's result and the exit code (0, 1 data problems / --strict, 130
+ * or 143 when stopped by SIGINT or SIGTERM before the end; with --follow a signal is the
+ * normal end, 0).
+ */
+export async function runSinkCommand(sink: Sink, c: SinkCommand, flags: SinkRunFlags, io: CliIO): Promise<{ summary: RunSummary; result: SinkResult; code: number }> {
+  const stop = new AbortController();
+  let signalled: NodeJS.Signals | undefined;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    signalled ??= sig;
+    if (!flags.quiet) io.stderr(`\njam-etl: ${sig}: ${c.onStop} (again to force)\n`);
+    stop.abort();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const teams = loadTeams(flags.teams);
+    const r = await runToSink(sink, {
+      command: c.command,
+      paths: c.paths,
+      workers: flags.workers,
+      ...(teams ? { teams } : {}),
+      maxLineBytes: flags.maxLineBytes,
+      ...(c.chunkBytes ? { chunkBytes: c.chunkBytes } : {}),
+      ...(flags.follow ? { follow: { pollMs: Math.round((flags.pollInterval ?? 2) * 1000) } } : {}),
+      progress: !flags.quiet,
+      signal: stop.signal,
+      note: (s) => {
+        if (!flags.quiet) io.stderr(`jam-etl: ${s}\n`);
+      },
+    });
+    let code = report(r.summary, flags, io, (r.sink.failed ?? 0) > 0);
+    if (r.stopped && !flags.follow) {
+      code = signalled === 'SIGTERM' ? EXIT_SIGTERM : EXIT_SIGINT;
+      const s = r.summary;
+      const done = `${s.files} file(s), ${s.lines} lines read, ${s.rows_total} rows, ${s.rejects} rejected`;
+      io.stderr(`jam-etl: stopped (${signalled ?? 'signal'}): ${done}; ${sink.resumable ? 'what was stored is kept with its positions: rerun to continue' : 'no output written, temporary files removed'}\n`);
+    }
+    return { summary: r.summary, result: r.sink, code };
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+export const EXIT_SIGINT = 130;
+export const EXIT_SIGTERM = 143;

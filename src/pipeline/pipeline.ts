@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import type { Counters } from '../telemetry/convert.js';
 import type { TeamMap } from '../telemetry/envelope.js';
 import type { InputFile } from '../input/list.js';
-import { readChunks, type Chunk, type ReadOptions } from '../input/reader.js';
+import { DEFAULT_CHUNK_BYTES, readChunks, type Chunk, type ReadOptions } from '../input/reader.js';
 import type { TableName } from '../tables/schema.js';
 import { ChunkSerializer } from './serialize.js';
 
@@ -15,6 +15,8 @@ export interface ChunkOutput {
   tables: [TableName, string | Uint8Array | Uint8Array[]][];
   rejects: string | Uint8Array;
   counters: Counters;
+  /** With PipelineOptions.rowRefs: see SinkBatch.rowRefs. */
+  rowRefs?: [TableName, Float64Array][];
 }
 
 export interface WorkerRequest {
@@ -32,6 +34,7 @@ export interface WorkerReply {
   tables: [string, Uint8Array][];
   rejects: Uint8Array;
   counters: Counters;
+  rowRefs?: [string, Float64Array][];
 }
 
 export interface PipelineOptions {
@@ -39,28 +42,71 @@ export interface PipelineOptions {
   /** Worker threads; 1 runs inline on the main thread. */
   workers: number;
   read?: Omit<ReadOptions, 'start'>;
+  /** Also give each row's line (ChunkOutput.rowRefs). */
+  rowRefs?: boolean;
 }
 
 export function defaultWorkers(): number {
   return Math.max(1, availableParallelism());
 }
 
+/**
+ * The workers that can help: never more than the cores, nor than the chunks the input makes (a
+ * worker without a chunk only costs its start-up and its heap). `fileSizes` undefined: not
+ * known yet (`--follow`), only the cores cap.
+ */
+export function usefulWorkers(requested: number, fileSizes: readonly number[] | undefined, chunkBytes = DEFAULT_CHUNK_BYTES): number {
+  let n = Math.min(requested, defaultWorkers());
+  if (fileSizes !== undefined) {
+    let chunks = 0;
+    for (const s of fileSizes) chunks += Math.max(1, Math.ceil(s / chunkBytes));
+    n = Math.min(n, chunks);
+  }
+  return Math.max(1, n);
+}
+
 /** Receives each chunk's output in input order; a returned promise holds the pipeline until it settles. */
-export type OnOutput = (o: ChunkOutput, chunk: { file: string; bytes: number }) => void | Promise<void>;
+export type OnOutput<M = { file: string; bytes: number }> = (o: ChunkOutput, meta: M) => void | Promise<void>;
+
+/**
+ * Converts chunks, inline or on worker threads, and hands their outputs on strictly in the order
+ * they were pushed, across files and (with --follow) across polls.
+ */
+export interface ChunkConverter<M> {
+  /** Takes a chunk; resolves once there is room for the next one (backpressure). */
+  push(chunk: Chunk, meta: M): Promise<void>;
+  /** Resolves once every chunk pushed so far has been handed on. */
+  flush(): Promise<void>;
+  /** Stops the workers (after flush, or to give up). */
+  close(): Promise<void>;
+}
+
+export function startConverter<M>(opts: PipelineOptions, onOutput: OnOutput<M>): ChunkConverter<M> {
+  if (opts.workers <= 1) {
+    const ser = new ChunkSerializer(opts.teams, opts.rowRefs ? { rowRefs: true } : {});
+    return {
+      async push(chunk, meta) {
+        const wait = onOutput(ser.run(chunk), meta);
+        if (wait) await wait;
+      },
+      async flush() {},
+      async close() {},
+    };
+  }
+  return new WorkerConverter(opts, onOutput);
+}
 
 /** Reads every file, in order, and calls `onOutput` for each chunk's output, in order. */
 export async function runPipeline(files: readonly InputFile[], opts: PipelineOptions, onOutput: OnOutput): Promise<void> {
-  if (opts.workers <= 1) {
-    const ser = new ChunkSerializer(opts.teams);
+  const conv = startConverter(opts, onOutput);
+  try {
     for (const f of files) {
-      for await (const chunk of readChunks(f.path, opts.read)) {
-        const wait = onOutput(ser.run(chunk), { file: chunk.file, bytes: chunk.overlong ? chunk.overlong.bytes : chunk.data.length });
-        if (wait) await wait;
-      }
+      for await (const chunk of readChunks(f.path, opts.read)) await conv.push(chunk, { file: chunk.file, bytes: chunk.overlong ? chunk.overlong.bytes : chunk.data.length });
     }
-    return;
+    await conv.flush();
+  } finally {
+    await conv.close();
   }
-  await runOnWorkers(files, opts, onOutput);
 }
 
 // A chunk this big (a line of several megabytes) is converted on the main thread, once every
@@ -93,80 +139,97 @@ function exposeGc(): ((o?: { type: 'minor' }) => void) | undefined {
   return typeof gc === 'function' ? (gc as (o?: { type: 'minor' }) => void) : undefined;
 }
 
-async function runOnWorkers(files: readonly InputFile[], opts: PipelineOptions, onOutput: OnOutput): Promise<void> {
-  const n = opts.workers;
-  const teams = opts.teams ? [...opts.teams] : [];
-  // A young generation of 24 MB instead of V8's default 48 (semi-spaces of 8 MB): a chunk's
-  // garbage still dies young, and each worker holds ~20 MB less (W1 --workers 2: 220 -> 180 MB).
-  const workers = Array.from({ length: n }, () => new Worker(new URL('./worker.js', import.meta.url), { workerData: { teams }, resourceLimits: { maxYoungGenerationSizeMb: 24 } }));
-  const maxInFlight = n * 2;
-  const done = new Map<number, WorkerReply>();
-  // Per chunk in flight: what the caller is told, and which worker has it.
-  const sent = new Map<number, { file: string; bytes: number; worker: number }>();
-  const load = new Array<number>(n).fill(0); // bytes in flight per worker
-  let inline: ChunkSerializer | undefined;
-  const gc = exposeGc();
-  let young = 0; // output bytes handed on since the last collection
-  let full = 0; // ... since the last full one
-  let nextOut = 0;
-  let seq = 0;
-  let failure: Error | undefined;
-  let wake: (() => void) | undefined;
-  const signal = (): void => {
-    const w = wake;
-    wake = undefined;
-    w?.();
-  };
-  for (const w of workers) {
-    w.on('message', (r: WorkerReply) => {
-      done.set(r.seq, r);
-      const info = sent.get(r.seq)!;
-      load[info.worker]! -= info.bytes;
-      signal();
-    });
-    w.on('error', (e) => {
-      failure ??= e;
-      signal();
-    });
-    w.on('exit', (code) => {
-      if (code !== 0) failure ??= new Error(`worker stopped with code ${code}`);
-      signal();
-    });
+class WorkerConverter<M> implements ChunkConverter<M> {
+  private readonly n: number;
+  private readonly workers: Worker[];
+  private readonly maxInFlight: number;
+  private readonly done = new Map<number, WorkerReply>();
+  // Per chunk in flight: what the caller is told, its size, and which worker has it.
+  private readonly sent = new Map<number, { meta: M; bytes: number; worker: number }>();
+  private readonly load: number[]; // bytes in flight per worker
+  private inline: ChunkSerializer | undefined;
+  private readonly gc = exposeGc();
+  private young = 0; // output bytes handed on since the last collection
+  private full = 0; // ... since the last full one
+  private nextOut = 0;
+  private seq = 0;
+  private failure: Error | undefined;
+  private wake: (() => void) | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly opts: PipelineOptions,
+    private readonly onOutput: OnOutput<M>,
+  ) {
+    const n = (this.n = opts.workers);
+    const teams = opts.teams ? [...opts.teams] : [];
+    // A young generation of 24 MB instead of V8's default 48 (semi-spaces of 8 MB): a chunk's
+    // garbage still dies young, and each worker holds ~20 MB less (W1 --workers 2: 220 -> 180 MB).
+    this.workers = Array.from({ length: n }, () => new Worker(new URL('./worker.js', import.meta.url), { workerData: { teams, rowRefs: !!opts.rowRefs }, resourceLimits: { maxYoungGenerationSizeMb: 24 } }));
+    this.maxInFlight = n * 2;
+    this.load = new Array<number>(n).fill(0);
+    for (const w of this.workers) {
+      w.on('message', (r: WorkerReply) => {
+        this.done.set(r.seq, r);
+        const info = this.sent.get(r.seq)!;
+        this.load[info.worker]! -= info.bytes;
+        this.signal();
+      });
+      w.on('error', (e) => {
+        this.failure ??= e;
+        this.signal();
+      });
+      w.on('exit', (code) => {
+        if (code !== 0 && !this.closed) this.failure ??= new Error(`worker stopped with code ${code}`);
+        this.signal();
+      });
+    }
   }
-  const drain = async (): Promise<void> => {
-    for (let r = done.get(nextOut); r; r = done.get(nextOut)) {
-      done.delete(nextOut);
-      const { file, bytes } = sent.get(nextOut)!;
-      sent.delete(nextOut);
-      nextOut++;
-      if (gc) {
-        for (const [, b] of r.tables) young += b.length;
-        if (young >= YOUNG_GC_BYTES) {
-          full += young;
-          young = 0;
-          if (full >= FULL_GC_BYTES) {
-            full = 0;
-            gc();
-          } else gc({ type: 'minor' });
+
+  private signal(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+
+  private async drain(): Promise<void> {
+    for (let r = this.done.get(this.nextOut); r; r = this.done.get(this.nextOut)) {
+      this.done.delete(this.nextOut);
+      const { meta } = this.sent.get(this.nextOut)!;
+      this.sent.delete(this.nextOut);
+      this.nextOut++;
+      if (this.gc) {
+        for (const [, b] of r.tables) this.young += b.length;
+        if (this.young >= YOUNG_GC_BYTES) {
+          this.full += this.young;
+          this.young = 0;
+          if (this.full >= FULL_GC_BYTES) {
+            this.full = 0;
+            this.gc();
+          } else this.gc({ type: 'minor' });
         }
       }
-      const wait = onOutput({ tables: r.tables as [TableName, Uint8Array][], rejects: r.rejects, counters: r.counters }, { file, bytes });
+      const o: ChunkOutput = { tables: r.tables as [TableName, Uint8Array][], rejects: r.rejects, counters: r.counters };
+      if (r.rowRefs) o.rowRefs = r.rowRefs as [TableName, Float64Array][];
+      const wait = this.onOutput(o, meta);
       if (wait) await wait;
     }
-  };
+  }
+
   // Replies that arrived while nobody was waiting (the main thread was reading) only left an
   // entry in `done`: drain before every check, or the last replies of a run are never seen and
   // the run waits forever.
-  const waitFor = async (cond: () => boolean): Promise<void> => {
+  private async waitFor(cond: () => boolean): Promise<void> {
     for (;;) {
-      await drain();
-      if (failure) throw failure;
+      await this.drain();
+      if (this.failure) throw this.failure;
       if (cond()) return;
-      await new Promise<void>((res) => (wake = res));
+      await new Promise<void>((res) => (this.wake = res));
     }
-  };
-  const post = (chunk: Chunk): void => {
-    const s = seq++;
+  }
+
+  private post(chunk: Chunk, meta: M): void {
+    const s = this.seq++;
     // The reader's buffer moves to the worker when nothing else uses it; otherwise a copy does.
     let data: Uint8Array = chunk.data;
     if (!chunk.owned) {
@@ -178,28 +241,31 @@ async function runOnWorkers(files: readonly InputFile[], opts: PipelineOptions, 
     // The least loaded worker: chunks differ in cost (a statistics message fans out into
     // thousands of rows).
     let w = 0;
-    for (let i = 1; i < n; i++) if (load[i]! < load[w]!) w = i;
+    for (let i = 1; i < this.n; i++) if (this.load[i]! < this.load[w]!) w = i;
     const bytes = chunk.overlong ? chunk.overlong.bytes : chunk.data.length;
-    sent.set(s, { file: chunk.file, bytes, worker: w });
-    load[w]! += bytes;
-    workers[w]!.postMessage(req, [data.buffer as ArrayBuffer]);
-  };
-  try {
-    for (const f of files) {
-      for await (const chunk of readChunks(f.path, opts.read)) {
-        if (chunk.data.length >= BIG_CHUNK_BYTES) {
-          await waitFor(() => nextOut === seq);
-          inline ??= new ChunkSerializer(opts.teams);
-          const wait = onOutput(inline.run(chunk), { file: chunk.file, bytes: chunk.data.length });
-          if (wait) await wait;
-          continue;
-        }
-        await waitFor(() => seq - nextOut < maxInFlight);
-        post(chunk);
-      }
+    this.sent.set(s, { meta, bytes, worker: w });
+    this.load[w]! += bytes;
+    this.workers[w]!.postMessage(req, [data.buffer as ArrayBuffer]);
+  }
+
+  async push(chunk: Chunk, meta: M): Promise<void> {
+    if (chunk.data.length >= BIG_CHUNK_BYTES) {
+      await this.waitFor(() => this.nextOut === this.seq);
+      this.inline ??= new ChunkSerializer(this.opts.teams, this.opts.rowRefs ? { rowRefs: true } : {});
+      const wait = this.onOutput(this.inline.run(chunk), meta);
+      if (wait) await wait;
+      return;
     }
-    await waitFor(() => nextOut === seq);
-  } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
+    await this.waitFor(() => this.seq - this.nextOut < this.maxInFlight);
+    this.post(chunk, meta);
+  }
+
+  async flush(): Promise<void> {
+    await this.waitFor(() => this.nextOut === this.seq);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }

@@ -14,6 +14,7 @@ export type RejectCode =
   | 'schema'
   | 'no_rows'
   | 'line_too_long'
+  | 'unterminated_line'
   | 'internal'
   | 'destination'
   | 'row_too_large'

@@ -17,6 +17,8 @@ export interface SerializedChunk {
   counters: Counters;
   /** Long strings of huge lines copied from the input instead of re-serialised (src/bigstrings.ts). */
   spliced: number;
+  /** With the `rowRefs` option: per table (as `tables`), line, index in line and line end per row. */
+  rowRefs?: [TableName, Float64Array][];
 }
 
 const TABLE_INDEX = new Map<TableName, number>(TABLE_NAMES.map((t, i) => [t, i]));
@@ -99,7 +101,7 @@ export class ChunkSerializer {
    */
   constructor(
     teams?: TeamMap,
-    private readonly opts: { bigStrings?: boolean } = {},
+    private readonly opts: { bigStrings?: boolean; rowRefs?: boolean } = {},
   ) {
     this.conv = new LineConverter(teams);
   }
@@ -109,14 +111,19 @@ export class ChunkSerializer {
     const byTable: Row[][] = TABLE_NAMES.map(() => []);
     const rejects: string[] = [];
     const counters = newCounters();
+    const refs: number[][] | undefined = this.opts.rowRefs ? TABLE_NAMES.map(() => []) : undefined;
     // A chunk that can hold a huge line: such lines skip their string copies (src/bigstrings.ts).
     const big = this.opts.bigStrings !== false && chunk.data.length >= LAZY_LINE_BYTES ? new BigStrings(chunk.data) : undefined;
     processChunk(
       chunk,
       this.conv,
       {
-        accept(_ref, tables, rows) {
-          for (let i = 0; i < rows.length; i++) byTable[TABLE_INDEX.get(tables[i]!)!]!.push(rows[i]!);
+        accept(ref, tables, rows) {
+          for (let i = 0; i < rows.length; i++) {
+            const t = TABLE_INDEX.get(tables[i]!)!;
+            byTable[t]!.push(rows[i]!);
+            refs?.[t]!.push(ref.line, i, ref.end);
+          }
         },
         reject(rec) {
           rejects.push(JSON.stringify(rec));
@@ -134,6 +141,8 @@ export class ChunkSerializer {
       const jsonl = rowsToJsonl(rows);
       tables.push([TABLE_NAMES[t]!, big?.size ? big.splice(jsonl) : jsonl]);
     }
-    return { tables, rejects: rejects.length ? ownBytes(rejects.join('\n') + '\n') : EMPTY, counters, spliced: big?.size ?? 0 };
+    const out: SerializedChunk = { tables, rejects: rejects.length ? ownBytes(rejects.join('\n') + '\n') : EMPTY, counters, spliced: big?.size ?? 0 };
+    if (refs) out.rowRefs = tables.map(([t]) => [t, Float64Array.from(refs[TABLE_INDEX.get(t)!]!)]);
+    return out;
   }
 }

@@ -6,8 +6,9 @@ import type { WorkerReply, WorkerRequest } from './pipeline.js';
 
 const port = parentPort;
 if (!port) throw new Error('worker.js must run in a worker thread');
-const teams = new Map<string, string>((workerData as { teams: [string, string][] }).teams);
-const serializer = new ChunkSerializer(teams);
+const data0 = workerData as { teams: [string, string][]; rowRefs?: boolean };
+const teams = new Map<string, string>(data0.teams);
+const serializer = new ChunkSerializer(teams, data0.rowRefs ? { rowRefs: true } : {});
 
 port.on('message', (msg: WorkerRequest) => {
   const data = Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength);
@@ -16,10 +17,12 @@ port.on('message', (msg: WorkerRequest) => {
   // A table in pieces (a huge line's, src/bigstrings.ts) is joined into a Buffer of its own.
   const tables = res.tables.map(([t, b]): [string, Buffer] => [t, Array.isArray(b) ? joinOwned(b) : b]);
   const reply: WorkerReply = { seq: msg.seq, tables, rejects: res.rejects, counters: res.counters };
+  if (res.rowRefs) reply.rowRefs = res.rowRefs;
   // The serialiser's Buffers each own their ArrayBuffer: they move to the main thread uncopied.
   const transfer: ArrayBuffer[] = [];
   for (const [, b] of tables) transfer.push(b.buffer as ArrayBuffer);
   if (res.rejects.length > 0) transfer.push(res.rejects.buffer as ArrayBuffer);
+  for (const [, r] of res.rowRefs ?? []) transfer.push(r.buffer as ArrayBuffer);
   port.postMessage(reply, transfer);
 });
 

@@ -26,7 +26,21 @@ export interface SinkBatch {
   /** The chunk's reject records, as JSONL (empty when none). */
   rejects: string | Uint8Array;
   counters: Counters;
+  /**
+   * Only for a sink that sets `rowRefs`: per table (same order as `tables`), three numbers per
+   * row, aligned with its JSONL lines: the input line number, the row's index among that line's
+   * rows (0-based, across tables), and the byte offset where the next line starts.
+   */
+  rowRefs?: [TableName, Float64Array][];
 }
+
+/**
+ * What a sink already holds, per file identity: every row and reject before the position is
+ * durably stored there. `watermark`, when set, is a collector layout name (`YYYY/MM/DD/HHMM.log`):
+ * every file whose layout name sorts at or before it is wholly stored (their entries were
+ * collapsed into it, see Sink.collapse) and is not read again.
+ */
+export type ResumePositions = Map<string, FilePosition> & { watermark?: string };
 
 /** What a sink reports when it is done; commands put it in the run summary. */
 export interface SinkResult {
@@ -49,14 +63,30 @@ export interface Sink {
    * the positions already durably stored, per file identity (empty for a sink without resume,
    * such as the JSONL export, which rewrites everything each run).
    */
-  open(): Promise<Map<string, FilePosition>>;
+  open(): Promise<ResumePositions>;
+  /**
+   * True when what it stored stays and counts (positions): a run stopped by SIGINT/SIGTERM then
+   * commits what it wrote, so a rerun continues. False or absent (the JSONL export, which is
+   * all or nothing): a stopped run aborts, removing its temporary output.
+   */
+  readonly resumable?: boolean;
+  /** Set by a sink that needs SinkBatch.rowRefs (BigQuery's insertIds are per line). */
+  readonly rowRefs?: boolean;
   /** Takes one batch; a returned promise holds the pipeline until it settles (backpressure). */
   write(batch: SinkBatch): void | Promise<void>;
   /**
-   * Called when the input is idle (`--follow` between polls) or after a while of writing:
-   * makes what was written so far durable, with its positions. Optional.
+   * Called by the driver at the end of every `--follow` poll that wrote something, and every
+   * `checkpointMs` (default 5 s) while writing, between two writes: makes what was written so
+   * far durable, with its positions. Optional.
    */
   checkpoint?(): Promise<void>;
+  /**
+   * `--follow` over a collector tree, right after a checkpoint: the files `ids` are wholly
+   * stored and behind `watermark`; the sink may drop their entries and store the watermark
+   * instead (durable with its next checkpoint or commit). Optional: without it every file keeps
+   * its entry.
+   */
+  collapse?(watermark: string, ids: readonly string[]): void;
   /** Makes everything durable, records the final positions and releases the lock. */
   commit(): Promise<SinkResult>;
   /** Gives up: removes temporary output, keeps what was durably stored before, releases the lock. */

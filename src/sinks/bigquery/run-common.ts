@@ -1,19 +1,16 @@
 // What `jam-etl bigquery` needs in both methods (stream, load): options, the destination check,
-// the append-only rejects log, and reading one file's lines from a resume position.
-import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+// the append-only rejects log (exactly once across crashes).
+import { closeSync, fsyncSync, mkdirSync, openSync, statSync, truncateSync, writeSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { BigQuery } from '@google-cloud/bigquery';
 import { ConfigError, describeError } from '../../errors.js';
-import { countLines, readChunks, type Chunk } from '../../input/reader.js';
 import type { RejectRecord } from '../../pipeline/rejects.js';
 import { TABLE_NAMES } from '../../tables/schema.js';
 import { apiFailure, statusOf } from './connect.js';
 import type { RetryPolicy } from './retry.js';
-import type { FilePosition } from './state.js';
+import type { RejectsMark } from './state.js';
 
 export interface BigQueryRunOptions {
-  paths: string[];
   project?: string;
   dataset: string;
   location: string;
@@ -22,7 +19,6 @@ export interface BigQueryRunOptions {
   statePath: string;
   /** Rejects file (appended to); default next to the state file. */
   rejects?: string;
-  teams?: string;
   method: 'stream' | 'load';
   batchRows: number;
   batchBytes: number;
@@ -32,15 +28,9 @@ export interface BigQueryRunOptions {
    * with rare rows does not hold every file's resume position back until the end of the run.
    */
   flushLines: number;
-  follow: boolean;
-  pollMs: number;
-  progress: boolean;
-  maxLineBytes: number;
   retry: RetryPolicy;
   /** Per insertAll request. */
   timeoutMs: number;
-  /** Aborting it stops the run cleanly: no new lines, flush, wait, save state. */
-  signal?: AbortSignal;
   /** Notes for people (stderr). */
   note?: (s: string) => void;
 }
@@ -69,35 +59,87 @@ export async function checkDestination(bq: BigQuery, projectId: string, dataset:
 }
 
 /**
- * Rejects of `jam-etl bigquery`, appended as they happen (not renamed into place at the end like
- * the dune export): a line's position is saved only after its reject is written, so a killed run
- * must not lose them. A line re-read after a crash can repeat its reject record.
+ * Rejects of `jam-etl bigquery`, appended (not renamed into place at the end like the dune
+ * export), exactly once across crashes: the state records the file's length with the positions
+ * (RejectsMark), and open() cuts away whatever a killed run appended after its last save, whose
+ * lines the rerun reads again. The caller syncs (sync()) before it saves a length.
  */
 export class RejectsLog {
   private fd: number | undefined;
+  private unsynced = false;
   count = 0;
+  /** The file's length: what it held at open (after the cut) plus what this run wrote. */
+  bytes = 0;
+  readonly path: string;
 
-  constructor(readonly path: string) {}
+  constructor(path: string) {
+    this.path = resolve(path);
+  }
 
-  write(rec: RejectRecord): void {
+  /** Cuts the file back to the length `mark` recorded for it (if it is this file); returns the bytes cut. */
+  open(mark: RejectsMark | undefined): number {
+    let size = 0;
+    try {
+      size = statSync(this.path).size;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new ConfigError(`cannot use rejects file ${this.path}: ${describeError(e)}`);
+    }
+    let cut = 0;
+    if (mark && mark.path === this.path && size > mark.bytes) {
+      try {
+        truncateSync(this.path, mark.bytes);
+      } catch (e) {
+        throw new ConfigError(`cannot truncate rejects file ${this.path}: ${describeError(e)}`);
+      }
+      cut = size - mark.bytes;
+      size = mark.bytes;
+    }
+    this.bytes = size;
+    return cut;
+  }
+
+  /** Appends reject records as JSONL (one or more whole lines). */
+  writeLines(data: string | Uint8Array, records: number): void {
+    const buf = typeof data === 'string' ? Buffer.from(data) : data;
+    if (buf.length === 0) return;
     try {
       if (this.fd === undefined) {
         mkdirSync(dirname(this.path), { recursive: true });
         this.fd = openSync(this.path, 'a');
       }
-      const buf = Buffer.from(JSON.stringify(rec) + '\n');
       let off = 0;
       while (off < buf.length) off += writeSync(this.fd, buf, off, buf.length - off);
     } catch (e) {
       throw new ConfigError(`cannot write rejects file ${this.path}: ${describeError(e)}`);
     }
-    this.count++;
+    this.bytes += buf.length;
+    this.count += records;
+    this.unsynced = true;
+  }
+
+  write(rec: RejectRecord): void {
+    this.writeLines(JSON.stringify(rec) + '\n', 1);
+  }
+
+  /** Makes what was written durable (before a state that records `bytes` is saved). */
+  sync(): void {
+    if (!this.unsynced || this.fd === undefined) return;
+    try {
+      fsyncSync(this.fd);
+    } catch (e) {
+      throw new ConfigError(`cannot write rejects file ${this.path}: ${describeError(e)}`);
+    }
+    this.unsynced = false;
+  }
+
+  get mark(): RejectsMark {
+    return { path: this.path, bytes: this.bytes };
   }
 
   close(): void {
     if (this.fd === undefined) return;
     try {
-      fsyncSync(this.fd);
+      this.sync();
     } finally {
       closeSync(this.fd);
       this.fd = undefined;
@@ -107,42 +149,3 @@ export class RejectsLog {
 
 /** See BigQueryRunOptions.flushLines. */
 export const FLUSH_BYTES = 64 << 20;
-
-/** How long a file must be unchanged before its last line, without a newline, counts as whole. */
-export const SETTLE_MS = 30_000;
-
-export interface ReadPiece {
-  chunk: Chunk;
-  /** Position after the chunk. */
-  next: FilePosition;
-}
-
-/**
- * The chunks of one file from `start`, stopping before `end` if given. With `holdPartial`, a
- * last line without its newline is left for later unless the file has been quiet for SETTLE_MS
- * (a collector may be in the middle of writing it).
- */
-export async function* readFrom(path: string, start: FilePosition, opts: { maxLineBytes: number; end?: number; holdPartial: boolean }): AsyncGenerator<ReadPiece> {
-  for await (const chunk of readChunks(path, { start, maxLineBytes: opts.maxLineBytes })) {
-    let c = chunk;
-    if (opts.end !== undefined) {
-      if (c.startOffset >= opts.end) return;
-      if (!c.overlong && c.startOffset + c.data.length > opts.end) {
-        const data = c.data.subarray(0, opts.end - c.startOffset);
-        const lines = countLines(data) + (data.length && data[data.length - 1] !== 10 ? 1 : 0);
-        c = { ...c, data, lines };
-      }
-    }
-    const size = c.overlong ? c.overlong.bytes : c.data.length;
-    const terminated = c.overlong ? c.overlong.terminated : c.data[c.data.length - 1] === 10;
-    if (!terminated && opts.holdPartial && opts.end === undefined && !(await quiet(path))) return;
-    const endOffset = c.startOffset + size + (c.overlong && terminated ? 1 : 0);
-    yield { chunk: c, next: { offset: endOffset, line: c.startLine + c.lines } };
-    if (opts.end !== undefined && endOffset >= opts.end) return;
-  }
-}
-
-async function quiet(path: string): Promise<boolean> {
-  const st = await stat(path).catch(() => undefined);
-  return !!st && Date.now() - st.mtimeMs >= SETTLE_MS;
-}

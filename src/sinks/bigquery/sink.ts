@@ -13,8 +13,8 @@ import { TABLE_NAMES, type TableName } from '../../tables/schema.js';
 export interface StreamRow {
   table: TableName;
   insertId: string;
-  /** The row as JSON text (copied into its batch's request body by add(), not kept). */
-  json: string;
+  /** The row as JSON (text, or its UTF-8 bytes: copied into its batch's request body by add(), not kept). */
+  json: string | Uint8Array;
   /** Its share of the request body: `{"insertId":"…","json":…},`. */
   bytes: number;
   ticket: Ticket;
@@ -61,8 +61,8 @@ const BODY_HEAD = '{"skipInvalidRows":false,"ignoreUnknownValues":false,"rows":[
 const BODY_TAIL = ']}';
 export const BODY_OVERHEAD = BODY_HEAD.length + BODY_TAIL.length;
 
-export function rowBytes(insertId: string, json: string): number {
-  return Buffer.byteLength(json) + insertId.length + '{"insertId":"","json":},'.length;
+export function rowBytes(insertId: string, json: string | Uint8Array): number {
+  return (typeof json === 'string' ? Buffer.byteLength(json) : json.length) + insertId.length + '{"insertId":"","json":},'.length;
 }
 
 const COMMA = 0x2c;
@@ -177,7 +177,11 @@ export class BigQueryStreamSink {
     const start = at;
     at += b.body.write(`{"insertId":"${row.insertId}","json":`, at, 'latin1');
     const json = at;
-    at += b.body.write(row.json, at);
+    if (typeof row.json === 'string') at += b.body.write(row.json, at);
+    else {
+      b.body.set(row.json, at);
+      at += row.json.length;
+    }
     b.body[at++] = 0x7d; // }
     if (at - start !== row.bytes - 1) throw new Error(`internal: a row of ${row.table} took ${at - start + 1} bytes, not the ${row.bytes} counted`);
     b.length = at;

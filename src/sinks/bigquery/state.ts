@@ -6,13 +6,9 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ConfigError, describeError } from '../../errors.js';
+import type { FilePosition } from '../sink.js';
 
-export interface FilePosition {
-  /** Byte offset of the first line not yet acknowledged. */
-  offset: number;
-  /** Its line number (1-based). */
-  line: number;
-}
+export type { FilePosition };
 
 export interface FileState extends FilePosition {
   /** The path it was last read from (for people; the key is the identity). */
@@ -43,11 +39,24 @@ export interface PendingLoad {
 interface DestinationState {
   files: Record<string, FileState>;
   load?: PendingLoad;
+  /** Every collector file at or before this layout name is wholly stored (src/input/follow.ts). */
+  watermark?: string;
+}
+
+/**
+ * The rejects file and its length when the state was saved: every reject of a line before a
+ * recorded position is in those bytes, and none of a line after it. A run truncates the file
+ * to that length before it appends, so a rerun after a crash writes no reject twice.
+ */
+export interface RejectsMark {
+  path: string;
+  bytes: number;
 }
 
 interface StateDoc {
   version: 1;
   destinations: Record<string, DestinationState>;
+  rejects?: RejectsMark;
 }
 
 function pidAlive(pid: number): boolean {
@@ -153,6 +162,40 @@ export class StateStore {
     const f = this.dest.files[id];
     if (f && f.offset === pos.offset && f.line === pos.line && f.path === path) return;
     this.dest.files[id] = { path, offset: pos.offset, line: pos.line, updated: new Date().toISOString() };
+    this.dirty = true;
+  }
+
+  /** Every recorded position of this destination, per file identity. */
+  positions(): Map<string, FilePosition> {
+    const m = new Map<string, FilePosition>();
+    for (const [id, f] of Object.entries(this.dest.files)) m.set(id, { offset: f.offset, line: f.line });
+    return m;
+  }
+
+  deletePosition(id: string): void {
+    if (!(id in this.dest.files)) return;
+    delete this.dest.files[id];
+    this.dirty = true;
+  }
+
+  get watermark(): string | undefined {
+    return this.dest.watermark;
+  }
+
+  setWatermark(w: string): void {
+    if (this.dest.watermark === w) return;
+    this.dest.watermark = w;
+    this.dirty = true;
+  }
+
+  get rejectsMark(): RejectsMark | undefined {
+    return this.doc.rejects;
+  }
+
+  setRejectsMark(m: RejectsMark): void {
+    const r = this.doc.rejects;
+    if (r && r.path === m.path && r.bytes === m.bytes) return;
+    this.doc.rejects = { ...m };
     this.dirty = true;
   }
 
