@@ -27,6 +27,10 @@ export interface Jip3ReadOptions {
   partialTail?: 'reject' | 'wait';
 }
 
+export function isJip3Chunk(c: Chunk): c is Jip3Chunk {
+  return (c as Partial<Jip3Chunk>).kind === 'jip3';
+}
+
 export const DEFAULT_MAX_RECORD_BYTES = 64 << 20;
 const TAIL_HEAD_BYTES = 64 << 10;
 

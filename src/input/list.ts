@@ -4,12 +4,16 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, describeError } from '../errors.js';
 
+/** JIP-3 capture files (src/jip3/capture.ts), listed beside the .log files. */
+export const JIP3_EXTENSION = '.jip3';
+export const isJip3Path = (p: string): boolean => p.endsWith(JIP3_EXTENSION);
+
 export interface InputFile {
   path: string;
   size: number;
 }
 
-/** Expands files and folders (recursively, `*.log`) into a sorted, de-duplicated list. */
+/** Expands files and folders (recursively, `*.log` and `*.jip3`) into a sorted, de-duplicated list. */
 export async function listLogFiles(paths: readonly string[]): Promise<InputFile[]> {
   const found = new Map<string, number>();
   async function walk(dir: string): Promise<void> {
@@ -22,7 +26,7 @@ export async function listLogFiles(paths: readonly string[]): Promise<InputFile[
     for (const ent of entries) {
       const p = join(dir, ent.name);
       if (ent.isDirectory()) await walk(p);
-      else if (ent.name.endsWith('.log') && (ent.isFile() || ent.isSymbolicLink())) {
+      else if ((ent.name.endsWith('.log') || ent.name.endsWith(JIP3_EXTENSION)) && (ent.isFile() || ent.isSymbolicLink())) {
         const st = await stat(p).catch(() => undefined);
         if (st?.isFile()) found.set(p, st.size);
       }

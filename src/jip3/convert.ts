@@ -37,8 +37,12 @@ export class Jip3ChunkConverter {
   private readonly validators = rowValidators();
   private readonly out: EventRows = { tables: [], rows: [] };
 
+  /** `rowRefs`: also give, per row, its record number, index among the record's rows and the record's end (SinkBatch.rowRefs). */
+  constructor(private readonly opts: { rowRefs?: boolean } = {}) {}
+
   run(chunk: Jip3Chunk): SerializedChunk {
     const byTable = new Map<TableName, Row[]>(JIP3_TABLE_NAMES.map((t) => [t, []]));
+    const refs = this.opts.rowRefs ? new Map<TableName, number[]>(JIP3_TABLE_NAMES.map((t) => [t, []])) : undefined;
     const rejects: string[] = [];
     const counters = newCounters();
     const conns = new Map<number, ConnState | BadConn>();
@@ -152,11 +156,14 @@ export class Jip3ChunkConverter {
         counters.rows[t]++;
         // Row objects are fresh per event (the arrays are reused).
         byTable.get(t)!.push(rows[i]!);
+        refs?.get(t)!.push(line, i, chunk.startOffset + o);
       }
     }
     const outTables: [TableName, Buffer][] = [];
     for (const [t, rs] of byTable) if (rs.length) outTables.push([t, rowsToJsonl(rs)]);
-    return { tables: outTables, rejects: rejects.length ? ownBytes(rejects.join('\n') + '\n') : EMPTY, counters, spliced: 0 };
+    const res: SerializedChunk = { tables: outTables, rejects: rejects.length ? ownBytes(rejects.join('\n') + '\n') : EMPTY, counters, spliced: 0 };
+    if (refs) res.rowRefs = outTables.map(([t]) => [t, Float64Array.from(refs.get(t)!)]);
+    return res;
   }
 }
 

@@ -5,7 +5,8 @@
 import { stat } from 'node:fs/promises';
 import type { TeamMap } from '../telemetry/envelope.js';
 import { addCounters, newCounters, rejectOf, type Counters } from '../telemetry/convert.js';
-import { listLogFiles, type InputFile } from '../input/list.js';
+import { isJip3Path, listLogFiles, type InputFile } from '../input/list.js';
+import { readJip3Chunks } from '../input/jip3-reader.js';
 import { fileIdentity, layoutName } from '../input/identity.js';
 import { Follower, SETTLE_MS } from '../input/follow.js';
 import { readChunks, type Chunk } from '../input/reader.js';
@@ -190,11 +191,17 @@ export async function runToSink(sink: Sink, opts: RunToSinkOptions): Promise<Run
     }
     complete.delete(f.path);
     let held = false;
-    for await (const chunk of readChunks(f.path, { start: cur, ...(opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {}), ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}) })) {
+    // JIP-3 captures (.jip3) come in chunks of whole records; a partial last record of a file a
+    // collector may still be writing is left for the next poll or run.
+    const jip3 = isJip3Path(f.path);
+    const chunks = jip3
+      ? readJip3Chunks(f.path, { start: cur, partialTail: follow || (await isFresh(f.path)) ? 'wait' : 'reject', ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}) })
+      : readChunks(f.path, { start: cur, ...(opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {}), ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}) });
+    for await (const chunk of chunks) {
       const start = { offset: chunk.startOffset, line: chunk.startLine };
       const end = endOf(chunk);
       const bytes = chunk.overlong ? chunk.overlong.bytes : chunk.data.length;
-      if (!terminated(chunk)) {
+      if (!jip3 && !terminated(chunk)) {
         // The file's last line, without its newline (the reader gives it out last, alone): a
         // collector may be in the middle of writing it.
         const fresh = await isFresh(f.path);
