@@ -7,6 +7,8 @@ import { registerDune } from './commands/dune.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerSchema } from './commands/schema.js';
 import { registerBigquery } from './commands/bigquery.js';
+import { registerCollect } from './commands/collect.js';
+import { registerReplay } from './commands/replay.js';
 import { ConfigError, describeError, UsageError } from './errors.js';
 
 export function buildProgram(io: CliIO): Command {
@@ -23,6 +25,8 @@ export function buildProgram(io: CliIO): Command {
   registerGenerate(program, io);
   registerSchema(program, io);
   registerBigquery(program, io);
+  registerCollect(program, io);
+  registerReplay(program, io);
   return program;
 }
 

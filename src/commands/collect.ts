@@ -1,0 +1,143 @@
+// `jam-etl collect`: receive telemetry from nodes (syslog over TCP, WebSocket), write the minute
+// files jam-etl reads, serve /metrics, /api/nodes and /healthz. Runs until SIGINT/SIGTERM, then
+// stops accepting, writes every whole message received, syncs and exits 0.
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { startCollector, parseHostPort, type HostPort } from '../collect/collector.js';
+import { ConfigError, describeError } from '../errors.js';
+import { EXIT_OK, intArg, type CliIO } from './common.js';
+
+interface CollectFlags {
+  syslog: string;
+  ws?: string;
+  http: string;
+  out: string;
+  program: string;
+  maxMessageBytes: number;
+  fsyncMs: number;
+  maxConnections: number;
+  idleTimeout: number;
+  maxBytesPerSecond: number;
+  duplicateWindowMs: number;
+  json: boolean;
+  quiet: boolean;
+}
+
+function hostPortOrOff(name: string) {
+  return (v: string): string => {
+    if (v === 'off') return v;
+    try {
+      parseHostPort(v, name);
+    } catch (e) {
+      throw new InvalidArgumentError((e as Error).message);
+    }
+    return v;
+  };
+}
+
+function secondsArg(name: string) {
+  return (v: string): number => {
+    if (!/^\d+(\.\d+)?$/.test(v)) throw new InvalidArgumentError(`${name} must be a number of seconds >= 0`);
+    return Number(v);
+  };
+}
+
+function fmtRate(n: number): string {
+  return n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k` : n.toFixed(0);
+}
+
+export function registerCollect(program: Command, io: CliIO): void {
+  program
+    .command('collect')
+    .description('receive telemetry from nodes (syslog TCP, WebSocket) into DIR/YYYY/MM/DD/HHMM.log; serve /metrics, /api/nodes, /healthz')
+    .addOption(new Option('--syslog <host:port>', 'syslog over TCP listener ("off": none)').default('0.0.0.0:5000').argParser(hostPortOrOff('--syslog')))
+    .addOption(new Option('--ws <host:port>', 'WebSocket listener (path /submit); off unless given').argParser(hostPortOrOff('--ws')))
+    .addOption(new Option('--http <host:port>', 'HTTP for /metrics, /api/nodes, /healthz ("off": none)').default('127.0.0.1:9615').argParser(hostPortOrOff('--http')))
+    .option('-o, --out <dir>', 'where the minute files go', './telemetry')
+    .option('--program <tags>', 'syslog tags (programs) to keep, comma-separated', 'jamtart,jametl')
+    .addOption(new Option('--max-message-bytes <n>', 'longest message; a longer one closes its connection').argParser(intArg('--max-message-bytes', 1)).default(25_000_000))
+    .addOption(new Option('--fsync-ms <n>', 'fdatasync the current file this often (0: after every write)').argParser(intArg('--fsync-ms', 0)).default(1000))
+    .addOption(new Option('--max-connections <n>', 'connections open at once (all listeners)').argParser(intArg('--max-connections', 1)).default(1024))
+    .addOption(new Option('--idle-timeout <seconds>', 'close a connection silent this long (0: never)').argParser(secondsArg('--idle-timeout')).default(120))
+    .addOption(new Option('--max-bytes-per-second <n>', 'per-connection byte-rate limit: a faster sender is paused (0: off)').argParser(intArg('--max-bytes-per-second', 0)).default(0))
+    .addOption(new Option('--duplicate-window-ms <n>', "drop a reconnect's first message byte-identical to the peer's last one within this window (0: off)").argParser(intArg('--duplicate-window-ms', 0)).default(10_000))
+    .option('--json', 'print a machine-readable summary on stdout at exit', false)
+    .option('-q, --quiet', 'no status line and no summary on stderr', false)
+    .action(async (o: CollectFlags) => {
+      const hp = (v: string | undefined, name: string): HostPort | null => (v === undefined || v === 'off' ? null : parseHostPort(v, name));
+      const programs = o.program.split(',').map((s) => s.trim()).filter((s) => s !== '');
+      if (programs.length === 0) throw new ConfigError('--program needs at least one tag');
+      const syslog = hp(o.syslog, '--syslog');
+      const ws = hp(o.ws, '--ws');
+      if (!syslog && !ws) throw new ConfigError('nothing to listen on: give --syslog or --ws');
+      const log = (l: string) => io.stderr(`${statusShown ? '\n' : ''}jam-etl collect: ${l}\n`);
+      let statusShown = false;
+      let collector;
+      try {
+        collector = await startCollector({
+          out: o.out,
+          syslog,
+          ws,
+          http: hp(o.http, '--http'),
+          programs,
+          maxMessageBytes: o.maxMessageBytes,
+          fsyncMs: o.fsyncMs,
+          limits: { maxConnections: o.maxConnections, idleTimeoutMs: Math.round(o.idleTimeout * 1000), maxBytesPerSecond: o.maxBytesPerSecond, duplicateWindowMs: o.duplicateWindowMs },
+          log: (l) => {
+            log(l);
+            statusShown = false;
+          },
+        });
+      } catch (e) {
+        throw new ConfigError(`cannot start: ${describeError(e)}`);
+      }
+      const a = collector.addresses;
+      const show = (x?: HostPort) => (x ? `${x.host}:${x.port}` : 'off');
+      io.stderr(`jam-etl collect: syslog ${show(a.syslog)}, ws ${show(a.ws)}${a.ws ? '/submit' : ''}, http ${show(a.http)}; writing ${o.out}/YYYY/MM/DD/HHMM.log\n`);
+      const tty = !o.quiet && process.stderr.isTTY === true;
+      let last = { t: performance.now(), m: 0, b: 0 };
+      const timer = tty
+        ? setInterval(() => {
+            const now = performance.now();
+            const tot = collector.metrics.totals();
+            const dt = (now - last.t) / 1000;
+            const refused = 0;
+            void refused;
+            io.stderr(`\r\x1b[2Kconnections ${collector.manager.open.size} | ${fmtRate((tot.messages - last.m) / dt)} msg/s | ${((tot.bytes - last.b) / dt / 1e6).toFixed(1)} MB/s | written ${tot.messages} | queued ${(collector.writer.queuedBytes / 1e6).toFixed(1)} MB${collector.writer.paused ? ' (paused)' : ''}`);
+            statusShown = true;
+            last = { t: now, m: tot.messages, b: tot.bytes };
+          }, 1000)
+        : null;
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          resolve();
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+      if (timer) clearInterval(timer);
+      if (statusShown) io.stderr('\n');
+      await collector.close();
+      const m = collector.metrics;
+      const byReason = async (c: typeof m.refusedMessages) => Object.fromEntries((await c.get()).values.map((v) => [String(v.labels.reason), v.value]));
+      const summary = {
+        command: 'collect',
+        seconds: (Date.now() - collector.startedAt) / 1000,
+        messages: collector.writer.writtenMessages,
+        bytes: collector.writer.writtenBytes,
+        files: collector.writer.files.size,
+        nodes: collector.nodes.size,
+        refusedMessages: await byReason(m.refusedMessages),
+        refusedConnections: await byReason(m.refusedConnections),
+        incompleteMessages: await m.counterValue(m.incompleteMessages),
+        partialLinesRecovered: collector.recovered.length,
+      };
+      if (o.json) io.stdout(JSON.stringify(summary, null, 2) + '\n');
+      if (!o.quiet) {
+        const kv = (r: Record<string, number>) => Object.entries(r).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
+        io.stderr(`jam-etl collect: ${summary.messages} messages (${(summary.bytes / 1e6).toFixed(1)} MB) into ${summary.files} file(s) from ${summary.nodes} node(s) in ${summary.seconds.toFixed(1)} s; refused messages: ${kv(summary.refusedMessages)}; refused connections: ${kv(summary.refusedConnections)}; cut mid-message: ${summary.incompleteMessages}\n`);
+      }
+      io.setExitCode(EXIT_OK);
+    });
+}
