@@ -95,7 +95,8 @@ export function writeRecordHeader(b: Buffer, o: number, kind: RecordKind, connec
 export function nextEventId(id: number, frame: Uint8Array): number {
   if (frame.length === 25 && frame[8] === 0) {
     const n = u64(frame, 17);
-    return id + n;
+    // (A count taking IDs past 2^53 is no real count: numbered as one event.)
+    return Number.isSafeInteger(id + n) ? id + n : id + 1;
   }
   return id + 1;
 }

@@ -1,0 +1,170 @@
+// The JIP-3 listener of jam-etl collect: framing split at every byte, capture files that decode
+// to exactly what was sent, node information first, frames over the limit, /api/nodes, /metrics.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { startCollector } from '../dist/collect/collector.js';
+import { Jip3Framer, listenJip3 } from '../dist/collect/jip3.js';
+import { readJip3Chunks } from '../dist/input/jip3-reader.js';
+import { Jip3ChunkConverter } from '../dist/jip3/convert.js';
+import { tempDir } from './helpers.mjs';
+import { encodeEvent, encodeNodeInfo, le, Values } from './jip3-spec-encoder.mjs';
+
+const frame = (b) => Buffer.concat([Buffer.from(le(b.length, 4)), Buffer.from(b)]);
+
+function stream(n = 20, version = 1) {
+  const v = new Values(11);
+  const ctx = { version, cores: 2 };
+  const frames = [encodeNodeInfo({ version, cores: 2 })];
+  const discs = [11, 12, 10, 47, 94, 61, 126, 0, 199];
+  for (let i = 0; i < n; i++) {
+    const d = discs[i % discs.length];
+    // A dropped event with a realistic count (the spec encoder's u64s are anything).
+    const f = d === 0 ? Uint8Array.from([...le(1000 + i, 8), 0, ...le(999 + i, 8), ...le(3 + i, 8)]) : encodeEvent(d, v, ctx).bytes;
+    f.set(le(2 ** 45 + i * 1000, 8), 0); // a plausible Timestamp (the spec encoder's are any u64)
+    frames.push(f);
+  }
+  return frames;
+}
+
+test('the framer gives the same frames whatever the reads: split at every byte, and byte by byte', () => {
+  const frames = stream(12);
+  const bytes = Buffer.concat(frames.map(frame));
+  const want = frames.map((f) => Buffer.from(f).toString('hex'));
+  const run = (pieces) => {
+    const fr = new Jip3Framer(1 << 18);
+    const got = [];
+    for (const p of pieces) assert.equal(fr.push(p, (b, s, e) => got.push(b.subarray(s, e).toString('hex'))), -1);
+    assert.equal(fr.pendingBytes, 0);
+    return got;
+  };
+  for (let i = 0; i <= bytes.length; i++) assert.deepEqual(run([bytes.subarray(0, i), bytes.subarray(i)]), want, `split at ${i}`);
+  assert.deepEqual(run([...bytes].map((x) => Buffer.from([x]))), want);
+  // A length over the limit is reported before any of its bytes arrive.
+  const fr = new Jip3Framer(100);
+  assert.equal(fr.push(Buffer.from(le(101, 4)), () => assert.fail('no frame')), 101);
+});
+
+async function collector(t, extra = {}) {
+  const out = tempDir(t);
+  const logs = [];
+  const c = await startCollector({ out, syslog: null, ws: null, http: { host: '127.0.0.1', port: 0 }, programs: ['jamtart'], maxMessageBytes: 1 << 20, fsyncMs: 50, limits: { idleTimeoutMs: 10_000, ...(extra.limits ?? {}) }, log: (l) => logs.push(l), defaultMetrics: false });
+  const j = await listenJip3(c, { host: '127.0.0.1', port: 0, maxFrameBytes: 1 << 10, fsyncMs: 50 });
+  t.after(() => c.close());
+  return { c, j, out, logs };
+}
+
+function send(port, bytes, { pieces = 7, keepOpen = false } = {}) {
+  return new Promise((res, rej) => {
+    const s = connect(port, '127.0.0.1', async () => {
+      const step = Math.max(1, Math.ceil(bytes.length / pieces));
+      for (let o = 0; o < bytes.length; o += step) {
+        s.write(bytes.subarray(o, o + step));
+        await new Promise((r) => setImmediate(r));
+      }
+      if (!keepOpen) s.end();
+    });
+    // The collector may close first (a refused or cut connection): that is the point of some tests.
+    s.on('error', (e) => (['EPIPE', 'ECONNRESET'].includes(e.code) ? res() : rej(e)));
+    s.on('close', () => res());
+    s.resume();
+  });
+}
+
+async function decodeDir(dir) {
+  const files = [];
+  const walk = (d) => {
+    for (const e of readdirSync(d)) {
+      const p = join(d, e);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (p.endsWith('.jip3')) files.push(p);
+    }
+  };
+  walk(dir);
+  const conv = new Jip3ChunkConverter();
+  const rows = { events: [], connections: [], rejects: [] };
+  for (const f of files.sort()) {
+    for await (const ch of readJip3Chunks(f)) {
+      const r = conv.run(ch);
+      for (const [t, b] of r.tables) {
+        const list = b.toString().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+        if (t === 'jip3_events') rows.events.push(...list);
+        if (t === 'jip3_connections') rows.connections.push(...list);
+      }
+      if (r.rejects.length) rows.rejects.push(...r.rejects.toString().split('\n').filter(Boolean).map((l) => JSON.parse(l)));
+    }
+  }
+  return { files, ...rows };
+}
+
+test('collector: frames of several connections are captured byte for byte and decode with their Event IDs', async (t) => {
+  const { c, j, out } = await collector(t);
+  const a = stream(40, 1);
+  const b = stream(25, 0);
+  await Promise.all([send(j.address.port, Buffer.concat(a.map(frame)), { pieces: 13 }), send(j.address.port, Buffer.concat(b.map(frame)), { pieces: 1 })]);
+  await new Promise((r) => setTimeout(r, 50));
+  // /api/nodes: the node from its node information, with the best and finalized slot of events 11/12.
+  const http = c.addresses.http;
+  const nodes = await (await fetch(`http://127.0.0.1:${http.port}/api/nodes`)).json();
+  const n = nodes.find((x) => x.nodeId === '0x' + '07'.repeat(32));
+  assert.ok(n, JSON.stringify(nodes));
+  assert.equal(n.nodeClientType, 'PolkaJam');
+  assert.equal(typeof n.jip3.bestSlot, 'number');
+  assert.equal(typeof n.jip3.finalizedSlot, 'number');
+  assert.ok([0, 1].includes(n.jip3.protocolVersion));
+  const metrics = await (await fetch(`http://127.0.0.1:${http.port}/metrics`)).text();
+  assert.match(metrics, /jam_etl_collect_jip3_events_total\{implementation="PolkaJam",event="best_block_changed"\} \d+/);
+  assert.match(metrics, /jam_etl_collect_jip3_dropped_events_total\{implementation="PolkaJam"\} \d+/);
+  await c.close();
+  const d = await decodeDir(out);
+  assert.deepEqual(d.rejects, []);
+  assert.equal(d.connections.length, 2);
+  assert.equal(d.events.length, 65);
+  // Event IDs: consecutive, except after a dropped event (+ its count).
+  for (const conn of new Set(d.events.map((e) => e.connection))) {
+    const evs = d.events.filter((e) => e.connection === conn);
+    let next = 0;
+    for (const e of evs) {
+      assert.equal(e.event_id, next);
+      next += e.discriminator === 0 ? JSON.parse(e.fields).dropped : 1;
+    }
+  }
+  assert.equal(j.metrics.total(), 65);
+});
+
+test('collector: a first frame that is not node information closes the connection, counted, its bytes kept', async (t) => {
+  const { c, j, out } = await collector(t);
+  const bad = Buffer.concat([frame(Buffer.from('{"json": "not jip3"}')), frame(stream(2)[1])]);
+  await send(j.address.port, bad, { pieces: 1, keepOpen: true });
+  const metrics = await (await fetch(`http://127.0.0.1:${c.addresses.http.port}/metrics`)).text();
+  assert.match(metrics, /jam_etl_collect_jip3_node_info_failures_total\{reason="[a-z_]+"\} 1/);
+  await c.close();
+  const d = await decodeDir(out);
+  assert.equal(d.events.length, 0);
+  assert.deepEqual(d.rejects.map((r) => r.code), ['jip3_bad_node_info']);
+  assert.equal(d.rejects[0].raw_hex, '0x' + Buffer.from('{"json": "not jip3"}').toString('hex'));
+});
+
+test('collector: a frame over --max-frame-bytes closes the connection; what came before it is kept', async (t) => {
+  const { c, j, out } = await collector(t);
+  const s = stream(5);
+  const over = Buffer.concat([...s.map(frame), Buffer.from(le(5000, 4)), Buffer.alloc(100)]);
+  await send(j.address.port, over, { pieces: 3, keepOpen: true });
+  await c.close();
+  const d = await decodeDir(out);
+  assert.equal(d.events.length, 5);
+  assert.deepEqual(d.rejects, []);
+});
+
+test('collector: the connection cap refuses the connection over it', async (t) => {
+  const { c, j } = await collector(t, { limits: { maxConnections: 1 } });
+  const first = connect(j.address.port, '127.0.0.1');
+  await new Promise((r) => first.on('connect', r));
+  await new Promise((r) => setTimeout(r, 30));
+  await send(j.address.port, Buffer.concat(stream(2).map(frame)), { keepOpen: true });
+  const metrics = await (await fetch(`http://127.0.0.1:${c.addresses.http.port}/metrics`)).text();
+  assert.match(metrics, /jam_etl_collect_refused_connections_total\{reason="max_connections"\} 1/);
+  first.destroy();
+});
