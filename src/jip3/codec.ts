@@ -22,14 +22,12 @@ export type DecodeErrorCode = 'truncated' | 'trailing_bytes' | 'bad_natural' | '
 export type U64 = number | string;
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 const TWO32 = 2 ** 32;
 
-/** Lower-case 0x-hex of bytes. */
+/** Lower-case 0x-hex of bytes (Node's native hex: one string, no per-byte concatenation garbage). */
 export function toHex(b: Uint8Array, start = 0, end = b.length): string {
-  let s = '0x';
-  for (let i = start; i < end; i++) s += HEX[b[i]!]!;
-  return s;
+  const buf = Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  return '0x' + buf.toString('hex', start, end);
 }
 
 /** Decoding context a message needs besides its bytes (from the connection's node information). */
@@ -50,7 +48,10 @@ export class Reader {
     readonly end = buf.length,
   ) {
     this.pos = start;
+    this.hexView = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   }
+
+  private readonly hexView: Buffer;
 
   get remaining(): number {
     return this.end - this.pos;
@@ -114,7 +115,7 @@ export class Reader {
   /** N bytes as 0x-hex. */
   hex(n: number, what = `[u8; ${n}]`): string {
     const p = this.need(n, what);
-    return toHex(this.buf, p, p + n);
+    return '0x' + this.hexView.toString('hex', p, p + n);
   }
 
   /**

@@ -35,13 +35,14 @@ function linkOf(def: EventDef, version: number): string | undefined {
 
 export class Jip3ChunkConverter {
   private readonly validators = rowValidators();
-  private readonly out: EventRows = { tables: [], rows: [] };
+  private readonly out: EventRows = { eventsLine: '', tables: [], rows: [] };
 
   /** `rowRefs`: also give, per row, its record number, index among the record's rows and the record's end (SinkBatch.rowRefs). */
   constructor(private readonly opts: { rowRefs?: boolean } = {}) {}
 
   run(chunk: Jip3Chunk): SerializedChunk {
     const byTable = new Map<TableName, Row[]>(JIP3_TABLE_NAMES.map((t) => [t, []]));
+    const eventsLines: string[] = [];
     const refs = this.opts.rowRefs ? new Map<TableName, number[]>(JIP3_TABLE_NAMES.map((t) => [t, []])) : undefined;
     const rejects: string[] = [];
     const counters = newCounters();
@@ -114,8 +115,27 @@ export class Jip3ChunkConverter {
           reject('jip3_decode', why, line, recordOffset, where, payload);
           continue;
         }
-        tables = out.tables;
-        rows = out.rows;
+        // The typed row (if any) is checked against its schema; the events line is built to it.
+        let bad: string | undefined;
+        for (let i = 0; i < out.rows.length && !bad; i++) {
+          const v = validators.get(out.tables[i]!)!;
+          if (!v(out.rows[i])) bad = describeValidationError(out.tables[i]!, v);
+        }
+        if (bad) {
+          reject('jip3_decode', `schema: ${bad}`, line, recordOffset, where, payload);
+          continue;
+        }
+        counters.rowLines++;
+        counters.rows.jip3_events++;
+        eventsLines.push(out.eventsLine);
+        refs?.get('jip3_events')!.push(line, 0, chunk.startOffset + o);
+        for (let i = 0; i < out.rows.length; i++) {
+          const t = out.tables[i]!;
+          counters.rows[t]++;
+          byTable.get(t)!.push(out.rows[i]!);
+          refs?.get(t)!.push(line, i + 1, chunk.startOffset + o);
+        }
+        continue;
       } else if (h.kind === RecordKind.NodeInfo) {
         const info = learn(h.connection, payload);
         if (info instanceof DecodeError) {
@@ -160,7 +180,11 @@ export class Jip3ChunkConverter {
       }
     }
     const outTables: [TableName, Buffer][] = [];
-    for (const [t, rs] of byTable) if (rs.length) outTables.push([t, rowsToJsonl(rs)]);
+    for (const [t, rs] of byTable) {
+      if (t === 'jip3_events') {
+        if (eventsLines.length) outTables.push([t, ownBytes(eventsLines.join(''))]);
+      } else if (rs.length) outTables.push([t, rowsToJsonl(rs)]);
+    }
     const res: SerializedChunk = { tables: outTables, rejects: rejects.length ? ownBytes(rejects.join('\n') + '\n') : EMPTY, counters, spliced: 0 };
     if (refs) res.rowRefs = outTables.map(([t]) => [t, Float64Array.from(refs.get(t)!)]);
     return res;

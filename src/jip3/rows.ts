@@ -11,16 +11,25 @@ import type { NodeInfo } from './node-info.js';
 /** Microseconds from the Unix epoch to the JAM Common Era, 2025-01-01T12:00:00Z. */
 export const JCE_UNIX_US = 1_735_732_800_000_000;
 
-const pad3 = (n: number): string => (n < 10 ? '00' : n < 100 ? '0' : '') + n;
-
 /** Unix microseconds as RFC 3339 UTC with microseconds, or undefined when not a usable time. */
+// Events come in time order, so the text up to the second is computed once per second.
+let cachedSecond = -1;
+let cachedPrefix = '';
+const pad6 = (n: number): string => {
+  const s = String(n);
+  return '000000'.slice(s.length) + s;
+};
+
 export function unixUsToIso(us: number): string | undefined {
   if (!Number.isSafeInteger(us) || us < 0) return undefined;
-  const ms = Math.floor(us / 1000);
-  const d = new Date(ms);
-  if (Number.isNaN(d.getTime()) || d.getUTCFullYear() > 9999) return undefined;
-  const s = d.toISOString(); // ...SS.mmmZ
-  return s.slice(0, -1) + pad3(us - ms * 1000) + 'Z';
+  const sec = Math.floor(us / 1_000_000);
+  if (sec !== cachedSecond) {
+    const d = new Date(sec * 1000);
+    if (Number.isNaN(d.getTime()) || d.getUTCFullYear() > 9999) return undefined;
+    cachedPrefix = d.toISOString().slice(0, 19) + '.'; // YYYY-MM-DDTHH:MM:SS.
+    cachedSecond = sec;
+  }
+  return cachedPrefix + pad6(us - sec * 1_000_000) + 'Z';
 }
 
 /** A JIP-3 Timestamp (µs since the JCE) as RFC 3339, or undefined. */
@@ -82,13 +91,23 @@ function peerOf(f: Fields): string | null {
   return null;
 }
 
-function blocksRow(base: Row, link: number | null, e: DecodedEvent): Row {
+/** The columns every event table starts with (a literal per table, not a spread: rows keep one fast shape). */
+interface Head {
+  time: string;
+  node: string;
+  connection: number;
+  event_id: number;
+  discriminator: number;
+  event: string;
+}
+
+function blocksRow(b: Head, link: number | null, e: DecodedEvent): Row {
   const f = e.fields;
   const o = (f.outline ?? null) as Obj | null;
   let acc: { gas: number | null; ns: number | null } = { gas: null, ns: null };
   if (Array.isArray(f.accumulated)) acc = sumCost(f.accumulated, (x) => (x.cost as Obj).total as Obj);
   return {
-    ...base,
+    time: b.time, node: b.node, connection: b.connection, event_id: b.event_id, discriminator: b.discriminator, event: b.event,
     linked_event_id: link,
     slot: int(f.slot),
     header_hash: o ? str(o.header_hash) : null,
@@ -107,7 +126,7 @@ function blocksRow(base: Row, link: number | null, e: DecodedEvent): Row {
   };
 }
 
-function workPackagesRow(base: Row, link: number | null, e: DecodedEvent): Row {
+function workPackagesRow(b: Head, link: number | null, e: DecodedEvent): Row {
   const f = e.fields;
   const o = (f.outline ?? null) as Obj | null;
   const d = e.discriminator;
@@ -116,7 +135,7 @@ function workPackagesRow(base: Row, link: number | null, e: DecodedEvent): Row {
   const isReport = d === 102 && o;
   const isGuarantee = (d === 105 || d === 112 || d === 113) && o;
   return {
-    ...base,
+    time: b.time, node: b.node, connection: b.connection, event_id: b.event_id, discriminator: b.discriminator, event: b.event,
     linked_event_id: link,
     core: int(f.core),
     work_package_hash: str(f.work_package_hash) ?? (d === 94 && o ? str(o.work_package_hash) : null),
@@ -139,10 +158,10 @@ function workPackagesRow(base: Row, link: number | null, e: DecodedEvent): Row {
   };
 }
 
-function availabilityRow(base: Row, link: number | null, e: DecodedEvent): Row {
+function availabilityRow(b: Head, link: number | null, e: DecodedEvent): Row {
   const f = e.fields;
   return {
-    ...base,
+    time: b.time, node: b.node, connection: b.connection, event_id: b.event_id, discriminator: b.discriminator, event: b.event,
     linked_event_id: link,
     peer: peerOf(f),
     erasure_root: str(f.erasure_root),
@@ -153,13 +172,13 @@ function availabilityRow(base: Row, link: number | null, e: DecodedEvent): Row {
   };
 }
 
-function statusRow(base: Row, e: DecodedEvent): Row {
+function statusRow(b: Head, e: DecodedEvent): Row {
   const f = e.fields;
   const by = f.guarantees_by_core as number[];
   let sum = 0;
   for (const x of by) sum += x;
   return {
-    ...base,
+    time: b.time, node: b.node, connection: b.connection, event_id: b.event_id, discriminator: b.discriminator, event: b.event,
     peers: f.peers as number,
     validator_peers: f.validator_peers as number,
     block_announcement_peers: f.block_announcement_peers as number,
@@ -172,17 +191,34 @@ function statusRow(base: Row, e: DecodedEvent): Row {
   };
 }
 
-function droppedRow(base: Row, e: DecodedEvent): Row | string {
+function droppedRow(b: Head, e: DecodedEvent): Row | string {
   const last = jceToIso(e.fields.last_timestamp as U64);
   if (!last) return `dropped event's last timestamp ${String(e.fields.last_timestamp)} is not a usable time`;
   const n = int(e.fields.dropped);
-  const id = base.event_id as number;
-  return { ...base, last_time: last, dropped: n, next_event_id: n === null || !Number.isSafeInteger(id + n) ? null : id + n };
+  const id = b.event_id;
+  return {
+    time: b.time, node: b.node, connection: b.connection, event_id: b.event_id, discriminator: b.discriminator, event: b.event,
+    last_time: last, dropped: n, next_event_id: n === null || !Number.isSafeInteger(id + n) ? null : id + n,
+  };
 }
 
 export interface EventRows {
+  /** The jip3_events row as one JSONL line (see eventsLine). */
+  eventsLine: string;
+  /** The typed tables' rows (none, or one). */
   tables: Jip3TableName[];
   rows: Row[];
+}
+
+/**
+ * The jip3_events row written straight as its JSONL line, in schema/jip3_events.json's column
+ * order: every value but `fields` is a hex string, a name, a number or a timestamp this module
+ * formats, none needing escapes, so one JSON.stringify (of the fields' JSON text) is the only
+ * encoding work; building a row object and stringifying it again cost three times as much. The
+ * tests check these lines against the schema's validator.
+ */
+function eventsLine(time: string, received: string, node: string, connection: number, eventId: number, e: DecodedEvent, linked: number | null): string {
+  return `{"time":"${time}","received_at":"${received}","node":"${node}","connection":${connection},"event_id":${eventId},"discriminator":${e.discriminator},"event":"${e.def.name}","family":"${e.def.family}","linked_event_id":${linked},"fields":${JSON.stringify(JSON.stringify(e.fields))}}\n`;
 }
 
 /**
@@ -197,20 +233,8 @@ export function eventRows(e: DecodedEvent, connection: number, eventId: number, 
   const received = unixUsToIso(receivedUs);
   if (!received) return `receive time ${receivedUs} µs is not a usable time`;
   const linked = link === undefined ? null : int(link);
-  out.tables.push('jip3_events');
-  out.rows.push({
-    time,
-    received_at: received,
-    node,
-    connection,
-    event_id: eventId,
-    discriminator: e.discriminator,
-    event: e.def.name,
-    family: e.def.family,
-    linked_event_id: linked,
-    fields: JSON.stringify(e.fields),
-  });
-  const base: Row = { time, node, connection, event_id: eventId, discriminator: e.discriminator, event: e.def.name };
+  out.eventsLine = eventsLine(time, received, node, connection, eventId, e, linked);
+  const base: Head = { time, node, connection, event_id: eventId, discriminator: e.discriminator, event: e.def.name };
   const d = e.discriminator;
   if (d === 0) {
     const r = droppedRow(base, e);
