@@ -155,9 +155,15 @@ export const guaranteeOutline: Dec = (r) => ({
 });
 
 /** [u8; C]: guarantees in the pool by core (C from the node's parameters). */
-export const guaranteesByCore: Dec<number[]> = (r) => Array.from(r.bytes(r.ctx.cores, `[u8; C=${r.ctx.cores}]`));
+export const guaranteesByCore: Dec<number[]> = (r) => {
+  const n = r.ctx.cores;
+  const b = r.bytes(n, '[u8; C]');
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) out[i] = b[i]!;
+  return out;
+};
 
 /** [u8; ceil(C / 8)]: one bit per core, as hex. */
-export const availabilityBitfield: Dec<string> = (r) => r.hex(Math.ceil(r.ctx.cores / 8), `[u8; ceil(C/8)=${Math.ceil(r.ctx.cores / 8)}]`);
+export const availabilityBitfield: Dec<string> = (r) => r.hex(Math.ceil(r.ctx.cores / 8), '[u8; ceil(C/8)]');
 
 export const u16List = (what: string): Dec<number[]> => (r) => r.seq(u16, what, 2);
