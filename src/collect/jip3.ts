@@ -358,6 +358,8 @@ export interface Jip3ListenOptions {
   port: number;
   maxFrameBytes: number;
   fsyncMs: number;
+  /** 0..15: keeps connection IDs of several collectors apart (default 0). */
+  collectorId?: number;
   /** Writer queue bounds (bytes), for tests. */
   highWaterBytes?: number;
   lowWaterBytes?: number;
@@ -377,9 +379,17 @@ export async function listenJip3(ctx: CollectorContext, opts: Jip3ListenOptions)
   const writer = new CaptureWriter(ctx.options.out, opts.fsyncMs, opts.highWaterBytes, opts.lowWaterBytes);
   const metrics = new Jip3Metrics(ctx);
   const manager = ctx.manager;
-  // Connection IDs unique across restarts: start time in seconds × 2^20 + a sequence number.
-  const idBase = Math.floor(Date.now() / 1000) * 2 ** 20;
-  let seq = 0;
+  // Connection IDs unique across restarts and across up to 16 collectors loading into the same
+  // tables: the connect time in units of 16 µs (strictly increasing per collector) × 16 + the
+  // collector's --jip3-collector-id; below 2^53 until the year 2112.
+  const collectorId = opts.collectorId ?? 0;
+  if (!Number.isInteger(collectorId) || collectorId < 0 || collectorId > 15) throw new RangeError('--jip3-collector-id must be 0..15');
+  let lastTick = 0;
+  const newConnectionId = (): number => {
+    const tick = Math.max(lastTick + 1, Math.floor((Date.now() * 1000) / 16));
+    lastTick = tick;
+    return tick * 16 + collectorId;
+  };
   const sockets = new Set<Socket>();
   let writerPaused = false;
   writer.on('pause', () => {
@@ -435,7 +445,7 @@ export async function listenJip3(ctx: CollectorContext, opts: Jip3ListenOptions)
       if (cap === null) {
         // The first frame must be node information; it is kept either way (a loader turns a bad
         // one into a reject with its bytes), and a bad one closes the connection.
-        const id = idBase + seq++;
+        const id = newConnectionId();
         cap = { id, info: Buffer.from(buf.subarray(start, end)), infoRecvUs: recvUs, minute: -1 };
         writer.append(cap, RecordKind.NodeInfo, 0, buf, start, end, now, recvUs);
         try {

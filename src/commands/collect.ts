@@ -23,6 +23,7 @@ interface CollectFlags {
   quiet: boolean;
   jip3?: string | true;
   maxFrameBytes: number;
+  jip3CollectorId: number;
 }
 
 function hostPortOrOff(name: string) {
@@ -64,6 +65,7 @@ export function registerCollect(program: Command, io: CliIO): void {
     .addOption(new Option('--max-bytes-per-second <n>', 'per-connection byte-rate limit: a faster sender is paused (0: off)').argParser(intArg('--max-bytes-per-second', 0)).default(0))
     .addOption(new Option('--duplicate-window-ms <n>', "drop a reconnect's first message byte-identical to the peer's last one within this window (0: off)").argParser(intArg('--duplicate-window-ms', 0)).default(10_000))
     .option('--jip3 [host:port]', 'JIP-3 binary telemetry listener (nodes\' --telemetry HOST:PORT), writing HHMM.jip3 capture files (docs/jip3.md); off unless given, 0.0.0.0:9000 without a value')
+    .addOption(new Option('--jip3-collector-id <n>', 'this collector\'s number, 0..15, when several load into the same tables (keeps JIP-3 connection IDs apart)').argParser(intArg('--jip3-collector-id', 0)).default(0))
     .addOption(new Option('--max-frame-bytes <n>', 'longest JIP-3 frame; a longer one closes its connection').argParser(intArg('--max-frame-bytes', 1)).default(DEFAULT_MAX_FRAME_BYTES))
     .option('--json', 'print a machine-readable summary on stdout at exit', false)
     .option('-q, --quiet', 'no status line and no summary on stderr', false)
@@ -104,7 +106,7 @@ export function registerCollect(program: Command, io: CliIO): void {
       let jip3: Jip3Listener | undefined;
       if (jip3Addr) {
         try {
-          jip3 = await listenJip3(collector, { ...jip3Addr, maxFrameBytes: o.maxFrameBytes, fsyncMs: o.fsyncMs });
+          jip3 = await listenJip3(collector, { ...jip3Addr, maxFrameBytes: o.maxFrameBytes, fsyncMs: o.fsyncMs, collectorId: o.jip3CollectorId });
         } catch (e) {
           await collector.close();
           throw new ConfigError(`cannot start the JIP-3 listener: ${describeError(e)}`);
