@@ -168,3 +168,33 @@ test('collector: the connection cap refuses the connection over it', async (t) =
   assert.match(metrics, /jam_etl_collect_refused_connections_total\{reason="max_connections"\} 1/);
   first.destroy();
 });
+
+test('jam-etl collect --jip3 end to end: nodes send, SIGTERM, the summary counts them, jam-etl dune loads the capture', async (t) => {
+  const { spawn } = await import('node:child_process');
+  const { BIN, ROOT, runCli } = await import('./helpers.mjs');
+  const out = tempDir(t);
+  const p = spawn(process.execPath, [BIN, 'collect', '--syslog', 'off', '--http', 'off', '--jip3', '127.0.0.1:0', '--out', out, '--fsync-ms', '20', '--json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  let stdout = '';
+  p.stderr.on('data', (d) => (err += d));
+  p.stdout.on('data', (d) => (stdout += d));
+  const exited = new Promise((r) => p.on('exit', r));
+  let port;
+  for (let i = 0; i < 200 && !port; i++) {
+    port = /jip3 127\.0\.0\.1:(\d+)/.exec(err)?.[1];
+    if (!port) await new Promise((r) => setTimeout(r, 25));
+  }
+  assert.ok(port, err);
+  await Promise.all([send(Number(port), Buffer.concat(stream(30, 1).map(frame))), send(Number(port), Buffer.concat(stream(10, 0).map(frame)))]);
+  p.kill('SIGTERM');
+  assert.equal(await exited, 0, err);
+  const s = JSON.parse(stdout);
+  assert.equal(s.jip3.events, 40);
+  const o = tempDir(t);
+  const r = await runCli(['dune', out, '--out', o, '--json', '-q']);
+  assert.equal(r.code, 0, r.stderr);
+  const d = JSON.parse(r.stdout);
+  assert.equal(d.rows.jip3_events, 40);
+  assert.equal(d.rows.jip3_connections, 2);
+  assert.equal(d.rejects, 0);
+});
