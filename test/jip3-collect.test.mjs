@@ -198,3 +198,19 @@ test('jam-etl collect --jip3 end to end: nodes send, SIGTERM, the summary counts
   assert.equal(d.rows.jip3_connections, 2);
   assert.equal(d.rejects, 0);
 });
+
+test('replay --framing jip3 sends logs/jip3 to the collector as its nodes did: the new capture decodes to the same events', async (t) => {
+  const { replayJip3 } = await import('../dist/collect/jip3-replay.js');
+  const { ROOT } = await import('./helpers.mjs');
+  const { c, j, out } = await collector(t);
+  const res = await replayJip3([join(ROOT, 'logs', 'jip3')], { host: '127.0.0.1', port: j.address.port });
+  assert.equal(res.connections, 4);
+  await new Promise((r) => setTimeout(r, 50));
+  await c.close();
+  const again = await decodeDir(out);
+  const orig = await decodeDir(join(ROOT, 'logs', 'jip3'));
+  assert.deepEqual(again.rejects, []);
+  assert.equal(res.lines, orig.events.length + orig.connections.length, "every event frame and each node information");
+  const key = (e) => `${e.node} ${e.event_id} ${e.time} ${e.discriminator} ${e.fields}`;
+  assert.deepEqual(again.events.map(key).sort(), orig.events.map(key).sort());
+});
