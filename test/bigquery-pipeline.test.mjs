@@ -152,3 +152,27 @@ test('follow: the state keeps a watermark, not one entry per file; a rerun reads
   assert.equal(JSON.parse(again.stdout).files_already_done, total + 1);
   assert.equal(server.rows(DATASET, 'assurances').length, total + 1);
 });
+
+test('SIGTERM during a streaming run without --follow: "stopped", exit 143, positions saved; the rerun finishes exactly once', needsShared(), async (t) => {
+  const dir = tempDir(t);
+  const server = await startServer(t);
+  await schemaCreate(server);
+  const expected = await duneRows([LOGS], dir);
+  const state = join(dir, 'state.json');
+  const args = ['bigquery', LOGS, ...target(server), '--state', state, '--batch-rows', '20', '--concurrency', '1', '--flush-lines', '10', '-w', '2'];
+  server.faults.push({ match: { path: '/insertAll' }, delayMs: 50, times: Infinity });
+  const { child, done } = spawnCli(args);
+  await until(() => insertAlls(server).length >= 4, 20_000, '4 requests');
+  child.kill('SIGTERM');
+  const r = await done;
+  assert.equal(r.code, 143, r.stderr);
+  assert.match(r.stderr, /jam-etl: stopped \(SIGTERM\): \d+ file\(s\), \d+ lines read/);
+  assert.ok(insertAlls(server).every((q) => q.status === 200), 'every request it sent was answered before it stopped');
+  const files = Object.values(JSON.parse(readFileSync(state, 'utf8')).destinations)[0].files;
+  assert.ok(Object.values(files).some((f) => f.offset > 0), 'positions were saved');
+  server.faults.length = 0;
+  const again = await cli([...args, '-q', '--json']);
+  assert.equal(again.code, 0, again.stderr);
+  assert.ok(JSON.parse(again.stdout).files_resumed + JSON.parse(again.stdout).files_already_done > 0, 'the rerun continued');
+  assertSameRows(server, expected);
+});

@@ -170,3 +170,64 @@ for (const [sig, code] of [
     assert.ok(!existsSync(join(out, '_rejects.jsonl')));
   });
 }
+
+test('runToSink --follow: appended lines arrive, a half line waits, then (the file quiet) becomes unterminated_line; checkpoints per poll; a signal commits a resumable sink', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'a.log');
+  writeFileSync(file, line(1));
+  let checkpoints = 0;
+  const sink = recordingSink(new Map(), {
+    resumable: true,
+    async checkpoint() {
+      checkpoints++;
+    },
+  });
+  const stop = new AbortController();
+  const rows = () => sink.batches.reduce((n, b) => n + b.counters.rows.assurances, 0);
+  const until = async (cond, what) => {
+    const t0 = Date.now();
+    while (!cond()) {
+      assert.ok(Date.now() - t0 < 20_000, what);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  const running = runToSink(sink, { command: 'test', paths: [dir], workers: 1, progress: false, follow: { pollMs: 30 }, signal: stop.signal });
+  await until(() => rows() === 1, 'first row');
+  writeFileSync(file, line(1) + line(2) + '{"half');
+  await until(() => rows() === 2, 'appended row');
+  await new Promise((r) => setTimeout(r, 150));
+  assert.equal(sink.batches.reduce((n, b) => n + b.counters.rejects, 0), 0, 'the half line is held back');
+  const old = (Date.now() - 60_000) / 1000;
+  utimesSync(file, old, old);
+  await until(() => sink.batches.some((b) => b.counters.rejectsByCode.unterminated_line === 1), 'the half line rejected once the file is quiet');
+  stop.abort();
+  const { summary, stopped } = await running;
+  assert.ok(stopped);
+  assert.ok(sink.committed && !sink.aborted, 'a resumable sink is committed on a stop');
+  assert.ok(checkpoints >= 2, `checkpointed at the end of polls that wrote (${checkpoints})`);
+  assert.equal(summary.rejects, 1);
+  assert.equal(summary.pending_lines, 0);
+  assert.ok(summary.polls > 3);
+  assert.equal(sink.batches.at(-1).end.offset, readFileSync(file).length);
+});
+
+test('identityFromStart (from the first chunk) equals fileIdentity; a copy of a file is read once', async (t) => {
+  const { identityFromStart } = await import('../dist/input/identity.js');
+  const dir = tempDir(t);
+  const cases = [line(1) + line(2), 'x'.repeat(70_000) + '\n' + line(1), line(3).trimEnd()];
+  for (const [i, text] of cases.entries()) {
+    const p = join(dir, `c${i}.log`);
+    writeFileSync(p, text);
+    const data = readFileSync(p);
+    assert.equal(identityFromStart(p, data.subarray(0, Math.min(data.length, data.indexOf(10) === -1 ? data.length : Math.max(data.indexOf(10) + 1, 1024)))), await fileIdentity(p, true), `case ${i}`);
+  }
+  const a = join(dir, 'a');
+  const b = join(dir, 'b');
+  for (const d of [a, b]) {
+    (await import('node:fs')).mkdirSync(d);
+    writeFileSync(join(d, 'same.log'), line(1) + line(2));
+  }
+  const s = await convertToDune({ paths: [a, b], out: join(dir, 'out'), workers: 1, progress: false });
+  assert.equal(s.rows_total, 2, 'the copy adds nothing');
+  assert.equal(s.files_duplicate, 1);
+});

@@ -81,7 +81,8 @@ export class Follower {
       const st = await this.fs.stat(root).catch(() => undefined);
       if (st?.isDirectory()) {
         const ents = await this.list(root);
-        const isTree = ents.some((e) => e.isDirectory() && YEAR.test(e.name)) && ents.every((e) => (e.isDirectory() ? YEAR.test(e.name) : !e.name.endsWith('.log')));
+        // Only year folders (hidden entries and files other than .log aside).
+        const isTree = ents.some((e) => e.isDirectory() && YEAR.test(e.name)) && ents.every((e) => e.name.startsWith('.') || (e.isDirectory() ? YEAR.test(e.name) : !e.name.endsWith('.log')));
         if (isTree) {
           this.treeRoots++;
           await this.walkTree(root, ents, out);

@@ -62,3 +62,16 @@ export async function fileIdentity(path: string, whole: boolean): Promise<string
     await fh.close();
   }
 }
+
+/**
+ * The identity fileIdentity(path, true) gives, from bytes already read from the file's start
+ * (a first chunk of whole lines, or an over-long first line's head): a run that starts every
+ * file at 0 need not open each file twice.
+ */
+export function identityFromStart(path: string, data: Buffer): string | undefined {
+  if (data.length === 0) return undefined;
+  const buf = data.subarray(0, HEAD_BYTES);
+  const nl = buf.indexOf(10);
+  const head = buf.subarray(0, nl === -1 ? buf.length : nl + 1);
+  return `${layoutName(path)}#${createHash('sha256').update(head).digest('hex').slice(0, 16)}`;
+}

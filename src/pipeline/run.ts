@@ -7,11 +7,11 @@ import type { TeamMap } from '../telemetry/envelope.js';
 import { addCounters, newCounters, rejectOf, type Counters } from '../telemetry/convert.js';
 import { isJip3Path, listLogFiles, type InputFile } from '../input/list.js';
 import { readJip3Chunks } from '../input/jip3-reader.js';
-import { fileIdentity, layoutName } from '../input/identity.js';
+import { fileIdentity, identityFromStart, layoutName } from '../input/identity.js';
 import { Follower, SETTLE_MS } from '../input/follow.js';
 import { readChunks, type Chunk } from '../input/reader.js';
 import type { FilePosition, ResumePositions, Sink, SinkBatch, SinkResult } from '../sinks/sink.js';
-import { startConverter, usefulWorkers, type ChunkOutput } from './pipeline.js';
+import { startConverter, usefulWorkers, type ChunkConverter, type ChunkOutput } from './pipeline.js';
 import { startProgress, summarise, type RunSummary } from './summary.js';
 
 export interface RunToSinkOptions {
@@ -110,20 +110,27 @@ export async function runToSink(sink: Sink, opts: RunToSinkOptions): Promise<Run
   let wrote = false;
   let lastCheckpoint = performance.now();
   const stopping = (): boolean => !!signal?.aborted;
+  let filesSeen = 0;
   const follower = follow ? new Follower(opts.paths, { ...(positions.watermark ? { watermark: positions.watermark } : {}), settleMs }) : undefined;
-  const initial = firstListing ?? (await follower!.poll());
+  let initial: InputFile[];
+  let conv: ChunkConverter<BatchMeta>;
+  try {
+    initial = firstListing ?? (await follower!.poll());
+    conv = startConverter<BatchMeta>(
+      {
+        workers: usefulWorkers(opts.workers, follow ? undefined : initial.map((f) => f.size), opts.chunkBytes),
+        ...(opts.teams ? { teams: opts.teams } : {}),
+        ...(sink.rowRefs ? { rowRefs: true } : {}),
+        read: { ...(opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {}), ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}) },
+      },
+      (o, m) => deliver(o, m),
+    );
+  } catch (e) {
+    await sink.abort();
+    throw e;
+  }
   const workers = usefulWorkers(opts.workers, follow ? undefined : initial.map((f) => f.size), opts.chunkBytes);
   const progress = startProgress(opts.command, initial.reduce((a, f) => a + f.size, 0), opts.progress);
-
-  const conv = startConverter<BatchMeta>(
-    {
-      workers,
-      ...(opts.teams ? { teams: opts.teams } : {}),
-      ...(sink.rowRefs ? { rowRefs: true } : {}),
-      read: { ...(opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {}), ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}) },
-    },
-    (o, m) => deliver(o, m),
-  );
 
   async function deliver(o: ChunkOutput, m: BatchMeta): Promise<void> {
     const batch: SinkBatch = { fileId: m.fileId, path: m.path, start: m.start, end: m.end, tables: o.tables, rejects: o.rejects, counters: o.counters };
@@ -146,8 +153,31 @@ export async function runToSink(sink: Sink, opts: RunToSinkOptions): Promise<Run
     return !!st && Date.now() - st.mtimeMs < settleMs;
   };
 
+  // A sink that holds no position (the JSONL export) reads every file from its start: the
+  // identity then comes from the first chunk instead of a read of its own.
+  const lazyIds = !follow && positions.size === 0 && !positions.watermark;
+
+  /** The file's identity is known: false when it is a copy of a file already read. */
+  function own(f: InputFile, id: string): boolean {
+    const owner = owners.get(id);
+    if (owner === undefined) {
+      owners.set(id, f.path);
+      filesSeen++;
+      return true;
+    }
+    if (owner === f.path) return true;
+    // A copy of a file already read (same layout name and first line): the same file.
+    if (!complete.has(f.path)) {
+      duplicates++;
+      note(`${f.path} is a copy of ${owner}; read once`);
+      complete.add(f.path);
+    }
+    return false;
+  }
+
   /** Reads what is new in one file. */
   async function pump(f: InputFile): Promise<void> {
+    if (lazyIds) return pumpFromStart(f);
     let id = ids.get(f.path);
     if (!id) {
       if (positions.watermark && isLayout(f.path) && layoutName(f.path) <= positions.watermark) {
@@ -159,17 +189,7 @@ export async function runToSink(sink: Sink, opts: RunToSinkOptions): Promise<Run
       if (!id) return; // empty, or its first line is still being written
       ids.set(f.path, id);
     }
-    const owner = owners.get(id);
-    if (owner === undefined) owners.set(id, f.path);
-    else if (owner !== f.path) {
-      // A copy of a file already read (same layout name and first line): the same file.
-      if (!complete.has(f.path)) {
-        duplicates++;
-        note(`${f.path} is a copy of ${owner}; read once`);
-        complete.add(f.path);
-      }
-      return;
-    }
+    if (!own(f, id)) return;
     let cur = cursors.get(id);
     if (!cur) {
       cur = positions.get(id) ?? { offset: 0, line: 1 };
@@ -190,14 +210,40 @@ export async function runToSink(sink: Sink, opts: RunToSinkOptions): Promise<Run
       return;
     }
     complete.delete(f.path);
+    await readFrom(f, id, cur);
+  }
+
+  /** A file read whole from its start, its identity taken from its first chunk. */
+  async function pumpFromStart(f: InputFile): Promise<void> {
+    if (f.size === 0) {
+      complete.add(f.path);
+      return;
+    }
+    await readFrom(f, undefined, { offset: 0, line: 1 });
+  }
+
+  /** Reads a file from `from` to its end (or to a last line held back). */
+  async function readFrom(f: InputFile, knownId: string | undefined, from: FilePosition): Promise<void> {
+    let id = knownId;
     let held = false;
     // JIP-3 captures (.jip3) come in chunks of whole records; a partial last record of a file a
-    // collector may still be writing is left for the next poll or run.
+    // collector may still be writing is left for the next poll or run. A chunk of records does
+    // not start at the file's first byte, so a capture's identity is read from the file.
     const jip3 = isJip3Path(f.path);
+    if (jip3 && id === undefined) {
+      id = await fileIdentity(f.path, true);
+      if (id === undefined || !own(f, id)) return;
+      ids.set(f.path, id);
+    }
     const chunks = jip3
-      ? readJip3Chunks(f.path, { start: cur, partialTail: follow || (await isFresh(f.path)) ? 'wait' : 'reject', ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}) })
-      : readChunks(f.path, { start: cur, ...(opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {}), ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}) });
+      ? readJip3Chunks(f.path, { start: from, partialTail: follow || (await isFresh(f.path)) ? 'wait' : 'reject', ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}) })
+      : readChunks(f.path, { start: from, ...(opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {}), ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}) });
     for await (const chunk of chunks) {
+      if (id === undefined) {
+        id = identityFromStart(f.path, chunk.overlong ? chunk.overlong.head : chunk.data);
+        if (id === undefined || !own(f, id)) return;
+        ids.set(f.path, id);
+      }
       const start = { offset: chunk.startOffset, line: chunk.startLine };
       const end = endOf(chunk);
       const bytes = chunk.overlong ? chunk.overlong.bytes : chunk.data.length;
@@ -278,7 +324,12 @@ export async function runToSink(sink: Sink, opts: RunToSinkOptions): Promise<Run
   progress.stop();
   if (failure !== undefined || (stopped && !sink.resumable)) {
     aborted = true;
-    await sink.abort();
+    try {
+      await sink.abort();
+    } catch (e) {
+      // The run's own failure is the one to report; without one, the abort's.
+      if (failure === undefined) throw e;
+    }
     if (failure !== undefined) throw failure;
   } else {
     result = await sink.commit();
@@ -289,7 +340,7 @@ export async function runToSink(sink: Sink, opts: RunToSinkOptions): Promise<Run
     pendingLines += p.lines;
     pendingBytes += p.bytes;
   }
-  const files = follow ? owners.size + behindWatermark : initial.length;
+  const files = follow ? filesSeen + behindWatermark : initial.length;
   const sinkResult: SinkResult = result ?? { tables: [] };
   const summary = summarise(opts.command, files, totals, (performance.now() - t0) / 1000, {
     ...(sinkResult.extra ?? {}),

@@ -92,6 +92,10 @@ export function formatSummary(s: RunSummary): string {
   for (const [t, n] of Object.entries(s.rows)) if (n > 0) lines.push(`  ${t.padEnd(w)} ${String(n).padStart(10)} rows`);
   lines.push(`  ${'total'.padEnd(w)} ${String(s.rows_total).padStart(10)} rows`);
   for (const [reason, n] of Object.entries(s.rejects_by_reason)) lines.push(`  rejected: ${reason} ${n}`);
+  if (typeof s.pending_lines === 'number' && s.pending_lines > 0) {
+    const files = Array.isArray(s.pending_files) ? (s.pending_files as string[]) : [];
+    lines.push(`  pending: ${s.pending_lines} unterminated last line(s) held back, still being written (${files.slice(0, 3).join(', ')}${files.length > 3 ? ', …' : ''}): read once complete`);
+  }
   if (s.seconds > 0) {
     lines.push(`  throughput: ${(s.bytes / 1e6 / s.seconds).toFixed(1)} MB/s, ${Math.round(s.rows_total / s.seconds)} rows/s`);
   }
