@@ -24,7 +24,7 @@ function frames(framing, msgs, tag = 'jamtart') {
 
 function collect(maxBytes = 1 << 20, programs = ['jamtart', 'jametl']) {
   const out = [];
-  const f = new SyslogFramer(maxBytes, programList(programs), (msg, tagOk, framing) => out.push({ msg: Buffer.from(msg), tagOk, framing }));
+  const f = new SyslogFramer(maxBytes, programList(programs), (buf, s, e, tagOk, framing) => out.push({ msg: Buffer.from(buf.subarray(s, e)), tagOk, framing }));
   return { f, out };
 }
 
@@ -136,7 +136,19 @@ test('labels: team, msg_type, sender_id, elapsed and a block slot, read without 
   readLabels(withElapsed, L);
   assert.equal(L.elapsed, 1234);
   assert.equal(L.msgType, '255');
-  for (const junk of ['not json', '', '{', '{"msg_type":', '[1,2]', '{"team":"x","json_encoded":{"a":"}', MESSAGES[3].toString('latin1')]) {
+  // A range inside a larger read: nothing outside it is looked at.
+  const a = Buffer.from('{"msg_type":"141","json_encoded":{"x":1}}');
+  const b = Buffer.from('{"msg_type":"13","json_encoded":{},"elapsed":77,"team":"b"}');
+  const both = Buffer.concat([b, a, b]);
+  readLabels(both, L, b.length, b.length + a.length);
+  assert.deepEqual({ ...L }, { team: null, msgType: '141', senderId: null, elapsed: -1, metaTeam: null, slot: -1 });
+  // Keys after a long hex string, escaped quotes in a tail string, spaces.
+  const tail = Buffer.from(`{ "msg_type" : 142 , "json_encoded" : [ {"elapsed": 1} ] , "elapsed" : 250 , "note" : "say \\"elapsed\\": 9" , "codec_encoded" : "0x${'ab'.repeat(5000)}" , "team" : "t\\"q" }`);
+  readLabels(tail, L);
+  assert.equal(L.elapsed, 250);
+  assert.equal(L.msgType, '142');
+  assert.equal(L.team, 't\\"q');
+  for (const junk of ['not json', '', '{', '{"msg_type":', '[1,2]', '{"team":"x","json_encoded":{"a":"}', '{"a":{},"b":"\\', '{"a":{}, : "x"}', MESSAGES[3].toString('latin1')]) {
     readLabels(Buffer.from(junk, 'latin1'), L); // never throws
   }
 });

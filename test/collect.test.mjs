@@ -295,3 +295,20 @@ test('the minute is the receive time (UTC): messages stamped long ago land in th
   assert.ok(ok.includes(rel), `${rel} is one of ${ok}`);
   assert.ok(statSync(file).size > 0);
 });
+
+test('--max-bytes-per-second pauses a fast sender (TCP backpressure) instead of cutting it: everything arrives, later', async (t) => {
+  const { c, out } = await start(t, { limits: { maxBytesPerSecond: 40_000 } });
+  const msgs = Array.from({ length: 150 }, (_, i) => Buffer.from(JSON.stringify({ msg_type: '141', i, pad: 'x'.repeat(960) })));
+  const s = await tcp(c.addresses.syslog.port);
+  const t0 = Date.now();
+  s.end(Buffer.concat(msgs.flatMap((m) => frameMessage('go', m, T, 'h', 'jamtart', 1))));
+  await until('all written', () => c.writer.writtenMessages >= msgs.length);
+  const took = Date.now() - t0;
+  // ~154 KB at 40 KB/s, 40 KB of burst, and a read (up to 64 KiB) may overdraw before the pause:
+  // at least (154 - 40 - 64) / 40 = 1.25 s; unthrottled it takes a few ms.
+  assert.ok(took >= 1000, `took ${took} ms`);
+  await c.writer.flush();
+  assert.deepEqual(lines(out).map(String), msgs.map(String));
+  assert.ok(metric(await metricsText(c), 'jam_etl_collect_throttled_total') >= 1);
+  assert.equal(metric(await metricsText(c), 'jam_etl_collect_refused_connections_total', 'reason="idle_timeout"'), 0);
+});

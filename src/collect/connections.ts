@@ -38,9 +38,13 @@ export class Connection implements ConnectionRef {
   bytesIn = 0;
   /** Messages accepted from this connection so far. */
   messages = 0;
-  /** The last message accepted (for the re-send check) and when. */
-  lastMsg: Buffer | null = null;
+  /** The last message accepted (for the re-send check): lastBuf[lastStart, lastEnd), and when. */
+  lastBuf: Buffer | null = null;
+  lastStart = 0;
+  lastEnd = 0;
   lastMsgAt = 0;
+  /** Per-connection caches of the intake (label strings, the last stats and node entry). */
+  cache: unknown = null;
   pausedMask = 0;
   tokens: number;
   tokenTime: number;
@@ -61,8 +65,14 @@ export class Connection implements ConnectionRef {
 }
 
 interface Recent {
-  msg: Buffer;
+  buf: Buffer;
+  start: number;
+  end: number;
   at: number;
+}
+
+function sameBytes(a: Buffer, as: number, ae: number, b: Buffer, bs: number, be: number): boolean {
+  return ae - as === be - bs && a.compare(b, bs, be, as, ae) === 0;
 }
 
 export type Logger = (line: string) => void;
@@ -76,6 +86,9 @@ export class ConnectionManager {
   private readonly sweepTimer: NodeJS.Timeout;
   private writerPaused = false;
   private accepting = true;
+  /** Totals for the status line. */
+  refusedConnectionCount = 0;
+  refusedMessageCount = 0;
 
   constructor(
     readonly limits: ConnectionLimits,
@@ -99,11 +112,13 @@ export class ConnectionManager {
   /** Counts a refused or closed connection by reason (and logs it once per peer). */
   refuseConnection(ip: string, transport: string, reason: string, detail = ''): void {
     this.metrics.refusedConnections.inc({ reason });
+    this.refusedConnectionCount++;
     this.logOnce(`conn:${reason}`, ip, `${transport} connection from ${ip} closed: ${reason}${detail ? ` (${detail})` : ''} (logged once per peer)`);
   }
 
   refuseMessage(conn: ConnectionRef, reason: string, detail = ''): void {
     this.metrics.refusedMessages.inc({ reason });
+    this.refusedMessageCount++;
     this.logOnce(`msg:${reason}`, conn.ip, `${conn.transport} message from ${conn.ip} refused: ${reason}${detail ? ` (${detail})` : ''} (logged once per peer)`);
   }
 
@@ -179,16 +194,16 @@ export class ConnectionManager {
    * old connection's last. Only a connection's first message is checked, against the last
    * message of the peer's other connections (open or closed) within duplicateWindowMs.
    */
-  isResend(c: Connection, msg: Buffer, now: number): boolean {
+  isResend(c: Connection, buf: Buffer, start: number, end: number, now: number): boolean {
     const win = this.limits.duplicateWindowMs;
     if (win <= 0 || c.messages !== 0) return false;
     const r = this.recentClosed.get(c.ip);
-    if (r !== undefined && now - r.at <= win && r.msg.length === msg.length && r.msg.equals(msg)) return true;
+    if (r !== undefined && now - r.at <= win && sameBytes(buf, start, end, r.buf, r.start, r.end)) return true;
     const peers = this.byIp.get(c.ip);
     if (peers) {
       for (const o of peers) {
-        if (o === c || o.lastMsg === null || now - o.lastMsgAt > win) continue;
-        if (o.lastMsg.length === msg.length && o.lastMsg.equals(msg)) return true;
+        if (o === c || o.lastBuf === null || now - o.lastMsgAt > win) continue;
+        if (sameBytes(buf, start, end, o.lastBuf, o.lastStart, o.lastEnd)) return true;
       }
     }
     return false;
@@ -211,11 +226,11 @@ export class ConnectionManager {
       this.metrics.discardedBytes.inc(pendingBytes);
       this.logOnce('incomplete', c.ip, `${c.transport} connection from ${c.ip} ended in the middle of a message: ${pendingBytes} bytes discarded (logged once per peer)`);
     }
-    if (c.lastMsg !== null && this.limits.duplicateWindowMs > 0) {
+    if (c.lastBuf !== null && this.limits.duplicateWindowMs > 0) {
       if (this.recentClosed.size >= 256) this.pruneRecent(now, true);
-      this.recentClosed.set(c.ip, { msg: c.lastMsg, at: now });
+      this.recentClosed.set(c.ip, { buf: c.lastBuf, start: c.lastStart, end: c.lastEnd, at: now });
     }
-    c.lastMsg = null;
+    c.lastBuf = null;
   }
 
   private pruneRecent(now: number, force: boolean): void {

@@ -25,8 +25,12 @@ export class FrameError extends Error {
   }
 }
 
-/** Called once per whole message: its text, whether its tag is one we keep, and its framing. */
-export type OnMessage = (msg: Buffer, tagOk: boolean, framing: FramingName) => void;
+/**
+ * Called once per whole message: its text is buf[start, end) (a range, not a copy or a view:
+ * no allocation per message; valid only during the call unless the buffer is kept), whether its
+ * tag is one we keep, and its framing.
+ */
+export type OnMessage = (buf: Buffer, start: number, end: number, tagOk: boolean, framing: FramingName) => void;
 
 const LF = 10, CR = 13, SP = 32, NUL = 0, LT = 60, GT = 62, LBRACE = 123, RBRACE = 125, QUOTE = 34, BSLASH = 92, COLON = 58, LBRACKET = 91, RBRACKET = 93;
 /** Longest syslog header (PRI to the start of MSG) we wait for before calling the stream garbage. */
@@ -175,30 +179,33 @@ export class SyslogFramer {
     this.partsLen += p.length;
   }
 
-  private take(last: Buffer): Buffer {
-    if (this.parts.length === 0) return last;
-    if (last.length > 0) this.parts.push(last);
-    const msg = Buffer.concat(this.parts, this.partsLen + last.length);
-    this.parts = [];
-    this.partsLen = 0;
-    return msg;
-  }
-
   private tooLong(len: number): never {
     throw new FrameError('message_too_long', `message longer than ${this.maxMessageBytes} bytes (${len}+ bytes)`);
   }
 
-  private emit(msg: Buffer, noLf: boolean): void {
+  /** The message ends at buf[e): joins it with its earlier parts (if any) and hands it on. */
+  private finish(buf: Buffer, s: number, e: number, noLf: boolean): void {
     this.inBody = false;
-    let m = msg;
-    // Trailing CR/LF of an octet frame is framing, not text.
-    let e = m.length;
-    while (e > 0 && (m[e - 1] === LF || m[e - 1] === CR)) e--;
-    if (e !== m.length) m = m.subarray(0, e);
-    if (!noLf) {
-      for (let i = m.indexOf(LF); i !== -1; i = m.indexOf(LF, i + 1)) m[i] = SP;
+    let b = buf, st = s, en = e;
+    if (this.parts.length > 0) {
+      if (e > s) this.parts.push(buf.subarray(s, e));
+      b = Buffer.concat(this.parts, this.partsLen + e - s);
+      st = 0;
+      en = b.length;
+      this.parts = [];
+      this.partsLen = 0;
     }
-    this.onMessage(m, this.tagOk, this.curFraming);
+    // Trailing CR/LF (of an octet frame, or a CR before Go's LF) is framing, not text.
+    while (en > st && (b[en - 1] === LF || b[en - 1] === CR)) en--;
+    if (!noLf) {
+      if (en - st <= 2048) {
+        for (let i = st; i < en; i++) if (b[i] === LF) b[i] = SP;
+      } else {
+        const v = b.subarray(st, en);
+        for (let i = v.indexOf(LF); i !== -1; i = v.indexOf(LF, i + 1)) v[i] = SP;
+      }
+    }
+    this.onMessage(b, st, en, this.tagOk, this.curFraming);
   }
 
   /** Consumes message body bytes from pos; returns the new position. */
@@ -214,7 +221,7 @@ export class SyslogFramer {
           return n;
         }
         if (this.partsLen + idx - pos > this.maxMessageBytes) this.tooLong(this.partsLen + idx - pos);
-        this.emit(this.take(buf.subarray(pos, idx)), true);
+        this.finish(buf, pos, idx, true);
         return idx + 1;
       }
       case Mode.Octet: {
@@ -226,7 +233,7 @@ export class SyslogFramer {
         }
         const end = pos + this.remaining;
         this.remaining = 0;
-        this.emit(this.take(buf.subarray(pos, end)), false);
+        this.finish(buf, pos, end, false);
         return end;
       }
       case Mode.Json:
@@ -312,7 +319,7 @@ export class SyslogFramer {
           if (this.partsLen + end - start > this.maxMessageBytes) this.tooLong(this.partsLen + end - start);
           this.depth = 0;
           this.inStr = false;
-          this.emit(this.take(buf.subarray(start, end)), false);
+          this.finish(buf, start, end, false);
           return end;
         }
       }

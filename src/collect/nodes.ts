@@ -37,7 +37,9 @@ export interface ConnectionRef {
   hostname: string | null;
 }
 
-class NodeEntry {
+export class NodeEntry {
+  /** Set when forgotten (a cached reference must then look the node up again). */
+  removed = false;
   messages = 0;
   bytes = 0;
   lastSeen = 0;
@@ -66,8 +68,8 @@ export class NodeRegistry {
   private readonly nodes = new Map<string, NodeEntry>();
   constructor(private readonly forgetAfterMs = 24 * 3600_000, private readonly maxNodes = 10_000) {}
 
-  /** One message from a node. senderId null: the connection is the node. */
-  seen(conn: ConnectionRef, senderId: string | null, team: string | null, bytes: number, now: number, blockSlot = -1, version: string | null = null): void {
+  /** The entry of a node (senderId null: the connection is the node), made if new. */
+  entry(conn: ConnectionRef, senderId: string | null, now: number): NodeEntry {
     const key = senderId ?? `${conn.transport}:${conn.ip}:${conn.port}`;
     let e = this.nodes.get(key);
     if (e === undefined) {
@@ -75,6 +77,18 @@ export class NodeRegistry {
       e = new NodeEntry(key, conn, now);
       this.nodes.set(key, e);
     }
+    return e;
+  }
+
+  /** One message from a node. senderId null: the connection is the node. */
+  seen(conn: ConnectionRef, senderId: string | null, team: string | null, bytes: number, now: number, blockSlot = -1, version: string | null = null): NodeEntry {
+    const e = this.entry(conn, senderId, now);
+    this.record(e, conn, team, bytes, now, blockSlot, version);
+    return e;
+  }
+
+  /** One message from the node of entry e (from entry() or seen(), while not e.removed). */
+  record(e: NodeEntry, conn: ConnectionRef, team: string | null, bytes: number, now: number, blockSlot = -1, version: string | null = null): void {
     e.conn = conn;
     e.messages++;
     e.bytes += bytes;
@@ -89,13 +103,19 @@ export class NodeRegistry {
 
   private prune(now: number, force: boolean): void {
     for (const [k, e] of this.nodes) {
-      if (now - e.lastSeen > this.forgetAfterMs && !e.conn.open) this.nodes.delete(k);
+      if (now - e.lastSeen > this.forgetAfterMs && !e.conn.open) {
+        this.nodes.delete(k);
+        e.removed = true;
+      }
     }
     if (force && this.nodes.size >= this.maxNodes) {
       // Still full: forget the longest-silent disconnected node.
       let oldest: NodeEntry | null = null;
       for (const e of this.nodes.values()) if (!e.conn.open && (oldest === null || e.lastSeen < oldest.lastSeen)) oldest = e;
-      if (oldest) this.nodes.delete(oldest.key);
+      if (oldest) {
+        this.nodes.delete(oldest.key);
+        oldest.removed = true;
+      }
     }
   }
 

@@ -32,7 +32,7 @@ export function listenSyslog(opts: SyslogOptions, manager: ConnectionManager, in
       return;
     }
     let now = Date.now();
-    const framer = new SyslogFramer(opts.maxMessageBytes, programs, (msg, tagOk, framing) => {
+    const framer = new SyslogFramer(opts.maxMessageBytes, programs, (buf, start, end, tagOk, framing) => {
       if (conn.framing === null) {
         conn.framing = framing;
         conn.hostname = framer.hostname;
@@ -41,7 +41,7 @@ export function listenSyslog(opts: SyslogOptions, manager: ConnectionManager, in
         manager.refuseMessage(conn, 'program', `tag not in --program ${opts.programs.join(',')}`);
         return;
       }
-      intake.message(conn, msg, now);
+      intake.message(conn, buf, now, start, end);
     });
     sock.on('data', (chunk: Buffer) => {
       if (!conn.open) return;

@@ -42,7 +42,7 @@ export function listenWebSocket(opts: WsOptions, manager: ConnectionManager, int
       for (let i = msg.indexOf(10); i !== -1; i = msg.indexOf(10, i + 1)) msg[i] = 32;
       let e = msg.length;
       while (e > 0 && (msg[e - 1] === 32 || msg[e - 1] === 13)) e--;
-      intake.message(conn, e === msg.length ? msg : msg.subarray(0, e), Date.now());
+      intake.message(conn, msg, Date.now(), 0, e);
     });
     ws.on('error', (err: Error & { code?: string }) => {
       const reason = err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'message_too_long' : 'bad_frame';

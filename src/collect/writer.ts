@@ -47,7 +47,18 @@ interface Batch {
   bufs: Buffer[];
   bytes: number;
   messages: number;
+  /** Slabs this batch has a piece of (released to the pool once it is written). */
+  slabs: Slab[];
 }
+
+/** A copy buffer: reused once full and no batch still holds a piece of it (no fresh pages to fault in). */
+interface Slab {
+  buf: Buffer;
+  refs: number;
+  full: boolean;
+}
+
+const SLAB_POOL = 64;
 
 function pad2(n: number): string {
   return n < 10 ? `0${n}` : String(n);
@@ -69,7 +80,9 @@ export class MinuteWriter extends EventEmitter {
 
   private queue: Batch[] = [];
   private cur: Batch | null = null;
-  private slab: Buffer = Buffer.allocUnsafe(SLAB_BYTES);
+  private slabPool: Buffer[] = [];
+  private cs: Slab = { buf: Buffer.allocUnsafeSlow(SLAB_BYTES), refs: 0, full: false };
+  private slab: Buffer = this.cs.buf;
   private slabStart = 0;
   private slabOff = 0;
   private lastMinute = 0;
@@ -202,29 +215,36 @@ export class MinuteWriter extends EventEmitter {
     }
   }
 
-  /** Queues one message (its text; the writer adds LF). `now` is the receive time (ms). */
-  writeLine(msg: Buffer, now: number = this.clock()): void {
+  /**
+   * Queues one message, the text buf[start, end) (the writer adds LF; a small one is copied now,
+   * a large one is kept by reference until written). `now` is the receive time (ms).
+   */
+  writeLine(buf: Buffer, now: number = this.clock(), start = 0, end = buf.length): void {
     let minute = Math.floor(now / 60000);
     if (minute < this.lastMinute) minute = this.lastMinute;
     this.lastMinute = minute;
     let b = this.cur;
     if (b === null || b.minute !== minute) {
       if (b !== null) this.seal();
-      b = this.cur = { minute, bufs: [], bytes: 0, messages: 0 };
+      b = this.cur = { minute, bufs: [], bytes: 0, messages: 0, slabs: [] };
     }
-    const len = msg.length + 1;
+    const len = end - start + 1;
     if (len <= COPY_BELOW) {
       if (this.slabOff + len > this.slab.length) {
         this.flushSlab(b);
-        this.slab = Buffer.allocUnsafe(SLAB_BYTES);
+        const old = this.cs;
+        old.full = true;
+        if (old.refs === 0) this.releaseSlab(old);
+        this.cs = { buf: this.slabPool.pop() ?? Buffer.allocUnsafeSlow(SLAB_BYTES), refs: 0, full: false };
+        this.slab = this.cs.buf;
         this.slabStart = this.slabOff = 0;
       }
-      msg.copy(this.slab, this.slabOff);
-      this.slabOff += msg.length;
+      buf.copy(this.slab, this.slabOff, start, end);
+      this.slabOff += len - 1;
       this.slab[this.slabOff++] = 10;
     } else {
       this.flushSlab(b);
-      b.bufs.push(msg, NL);
+      b.bufs.push(start === 0 && end === buf.length ? buf : buf.subarray(start, end), NL);
     }
     b.bytes += len;
     b.messages++;
@@ -237,9 +257,15 @@ export class MinuteWriter extends EventEmitter {
     if (!this.writing) queueMicrotask(() => this.pump());
   }
 
+  private releaseSlab(sl: Slab): void {
+    if (this.slabPool.length < SLAB_POOL) this.slabPool.push(sl.buf);
+  }
+
   private flushSlab(b: Batch): void {
     if (this.slabOff > this.slabStart) {
       b.bufs.push(this.slab.subarray(this.slabStart, this.slabOff));
+      this.cs.refs++;
+      b.slabs.push(this.cs);
       this.slabStart = this.slabOff;
     }
   }
@@ -317,6 +343,8 @@ export class MinuteWriter extends EventEmitter {
   }
 
   private batchDone(b: Batch): void {
+    for (const sl of b.slabs) if (--sl.refs === 0 && sl.full) this.releaseSlab(sl);
+    b.slabs = [];
     this.dirtySinceSync = true;
     this.writtenBytes += b.bytes;
     this.writtenMessages += b.messages;

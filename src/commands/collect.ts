@@ -123,9 +123,7 @@ export function registerCollect(program: Command, io: CliIO): void {
             const now = performance.now();
             const tot = collector.metrics.totals();
             const dt = (now - last.t) / 1000;
-            const refused = 0;
-            void refused;
-            io.stderr(`\r\x1b[2Kconnections ${collector.manager.open.size} | ${fmtRate((tot.messages - last.m) / dt)} msg/s | ${((tot.bytes - last.b) / dt / 1e6).toFixed(1)} MB/s | written ${tot.messages} | queued ${(collector.writer.queuedBytes / 1e6).toFixed(1)} MB${collector.writer.paused ? ' (paused)' : ''}`);
+            io.stderr(`\r\x1b[2Kconnections ${collector.manager.open.size} | ${fmtRate((tot.messages - last.m) / dt)} msg/s | ${((tot.bytes - last.b) / dt / 1e6).toFixed(1)} MB/s | written ${tot.messages} | refused ${collector.manager.refusedMessageCount} msg, ${collector.manager.refusedConnectionCount} conn | queued ${(collector.writer.queuedBytes / 1e6).toFixed(1)} MB${collector.writer.paused ? ' (paused)' : ''}`);
             statusShown = true;
             last = { t: now, m: tot.messages, b: tot.bytes };
           }, 1000)
