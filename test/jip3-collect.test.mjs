@@ -214,3 +214,37 @@ test('replay --framing jip3 sends logs/jip3 to the collector as its nodes did: t
   const key = (e) => `${e.node} ${e.event_id} ${e.time} ${e.discriminator} ${e.fields}`;
   assert.deepEqual(again.events.map(key).sort(), orig.events.map(key).sort());
 });
+
+test('runToSink --follow over a collector tree picks up a capture while the collector writes it: every event once, none cut', async (t) => {
+  const { runToSink } = await import('../dist/pipeline/run.js');
+  const { c, j, out } = await collector(t);
+  const batches = [];
+  const sink = { name: 'test', resumable: true, async open() { return new Map(); }, write(b) { batches.push(b); }, async checkpoint() {}, async commit() { return { tables: [] }; }, async abort() {} };
+  const stop = new AbortController();
+  const running = runToSink(sink, { command: 'test', paths: [out], workers: 1, progress: false, follow: { pollMs: 20 }, signal: stop.signal, settleMs: 60_000 });
+  const events = () => batches.reduce((n, b) => n + b.counters.rows.jip3_events, 0);
+  const s = connect(j.address.port, '127.0.0.1');
+  await new Promise((r) => s.on('connect', r));
+  const frames = stream(60, 1).map(frame);
+  // Node information and 20 events, then 40 more in two bursts, one of them cut mid-frame for a while.
+  s.write(Buffer.concat(frames.slice(0, 21)));
+  const until = async (cond, what) => {
+    const t0 = Date.now();
+    while (!cond()) {
+      assert.ok(Date.now() - t0 < 20_000, what);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  await until(() => events() === 20, `first 20 events (${events()})`);
+  const rest = Buffer.concat(frames.slice(21));
+  s.write(rest.subarray(0, 100));
+  await new Promise((r) => setTimeout(r, 150));
+  s.write(rest.subarray(100));
+  s.end();
+  await until(() => events() === 60, `all 60 events (${events()})`);
+  stop.abort();
+  const { summary } = await running;
+  assert.equal(summary.rejects, 0);
+  assert.equal(events(), 60);
+  await c.close();
+});

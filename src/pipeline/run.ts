@@ -359,7 +359,7 @@ export async function runToSink(sink: Sink, opts: RunToSinkOptions): Promise<Run
 }
 
 function isLayout(path: string): boolean {
-  return /^\d{4}\/\d{2}\/\d{2}\/\d{4}\.log$/.test(layoutName(path));
+  return /^\d{4}\/\d{2}\/\d{2}\/\d{4}\.(log|jip3)$/.test(layoutName(path));
 }
 
 function sleepUnlessAborted(ms: number, signal: AbortSignal | undefined): Promise<void> {
