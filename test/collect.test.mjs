@@ -312,3 +312,22 @@ test('--max-bytes-per-second pauses a fast sender (TCP backpressure) instead of 
   assert.ok(metric(await metricsText(c), 'jam_etl_collect_throttled_total') >= 1);
   assert.equal(metric(await metricsText(c), 'jam_etl_collect_refused_connections_total', 'reason="idle_timeout"'), 0);
 });
+
+test('unfinished messages are bounded over all connections: above --max-pending-bytes the connection holding the most is closed', async (t) => {
+  const { c, out } = await start(t, { limits: { maxPendingBytes: 300_000 } });
+  const small = await tcp(c.addresses.syslog.port);
+  const big = await tcp(c.addresses.syslog.port);
+  big.on('error', () => {});
+  const bigClosed = closed(big);
+  small.write(`<14>${T.toISOString()} h jamtart[1]: {"a":"` + 'x'.repeat(100_000));
+  await until('small held', () => [...c.manager.open].some((x) => x.pending > 100_000));
+  big.write(`<14>${T.toISOString()} h jamtart[1]: {"b":"` + 'y'.repeat(250_000));
+  await bigClosed;
+  // The small one is still open and can finish its message.
+  small.end('"}\n');
+  await closed(small);
+  await until('written', () => c.writer.writtenMessages >= 1);
+  await c.writer.flush();
+  assert.deepEqual(lines(out).map(String), ['{"a":"' + 'x'.repeat(100_000) + '"}']);
+  assert.equal(metric(await metricsText(c), 'jam_etl_collect_refused_connections_total', 'reason="memory"'), 1);
+});

@@ -24,9 +24,14 @@ export interface ConnectionLimits {
   maxBytesPerSecond: number;
   /** A new connection's first message byte-identical to the peer's last one within this window is a re-send. */
   duplicateWindowMs: number;
+  /**
+   * Bytes of unfinished messages held over all connections (1,024 senders of 25 MB half-messages
+   * would be 25 GB): above it the connection holding the most is closed (`memory`).
+   */
+  maxPendingBytes: number;
 }
 
-export const DEFAULT_LIMITS: ConnectionLimits = { maxConnections: 1024, idleTimeoutMs: 120_000, maxBytesPerSecond: 0, duplicateWindowMs: 10_000 };
+export const DEFAULT_LIMITS: ConnectionLimits = { maxConnections: 1024, idleTimeoutMs: 120_000, maxBytesPerSecond: 0, duplicateWindowMs: 10_000, maxPendingBytes: 1 << 30 };
 
 const PAUSE_WRITER = 1, PAUSE_RATE = 2;
 
@@ -46,6 +51,8 @@ export class Connection implements ConnectionRef {
   /** Per-connection caches of the intake (label strings, the last stats and node entry). */
   cache: unknown = null;
   pausedMask = 0;
+  /** Bytes of an unfinished message this connection holds (see ConnectionManager.holding). */
+  pending = 0;
   tokens: number;
   tokenTime: number;
   rateTimer: NodeJS.Timeout | null = null;
@@ -85,6 +92,7 @@ export class ConnectionManager {
   private readonly logged = new Set<string>();
   private readonly sweepTimer: NodeJS.Timeout;
   private writerPaused = false;
+  private pendingTotal = 0;
   private accepting = true;
   /** Totals for the status line. */
   refusedConnectionCount = 0;
@@ -162,6 +170,25 @@ export class ConnectionManager {
     }
   }
 
+  /**
+   * After each read: how many bytes of an unfinished message c now holds. Over maxPendingBytes
+   * in total, the connection holding the most is closed (counted as `memory`); returns false
+   * when that is c itself.
+   */
+  holding(c: Connection, bytes: number): boolean {
+    this.pendingTotal += bytes - c.pending;
+    c.pending = bytes;
+    if (this.pendingTotal <= this.limits.maxPendingBytes) return true;
+    let big: Connection | null = null;
+    for (const o of this.open) if (big === null || o.pending > big.pending) big = o;
+    if (big === null) return true;
+    this.refuseConnection(big.ip, big.transport, 'memory', `unfinished messages over ${this.limits.maxPendingBytes} bytes in all; this one held ${big.pending}`);
+    this.pendingTotal -= big.pending;
+    big.pending = 0;
+    big.io.close();
+    return big !== c;
+  }
+
   private pause(c: Connection, why: number): void {
     if (c.pausedMask === 0) c.io.pause();
     c.pausedMask |= why;
@@ -220,6 +247,8 @@ export class ConnectionManager {
       if (s.size === 0) this.byIp.delete(c.ip);
     }
     if (c.rateTimer) clearTimeout(c.rateTimer);
+    this.pendingTotal -= c.pending;
+    c.pending = 0;
     this.metrics.openConnections.dec({ transport: c.transport });
     if (pendingBytes > 0) {
       this.metrics.incompleteMessages.inc({ transport: c.transport });

@@ -50,6 +50,8 @@ export function listenSyslog(opts: SyslogOptions, manager: ConnectionManager, in
       intake.metrics.receivedBytesRaw.inc({ transport: 'syslog' }, chunk.length);
       try {
         framer.push(chunk);
+        const held = framer.pendingBytes;
+        if ((held !== 0 || conn.pending !== 0) && !manager.holding(conn, held)) return;
       } catch (e) {
         if (e instanceof FrameError) {
           manager.refuseConnection(ip, 'syslog', e.reason, e.message);

@@ -17,7 +17,7 @@
 // Small messages are copied into 256 KiB slabs (one syscall for thousands of them); large ones
 // are written from their own buffers (writev), never copied.
 import { EventEmitter } from 'node:events';
-import { closeSync, fdatasync, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, readdirSync, writeSync, writev, close as closeFd, type Stats, statSync } from 'node:fs';
+import { closeSync, fsyncSync, fdatasync, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, readdirSync, writeSync, writev, close as closeFd, type Stats, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CollectorMetrics } from './metrics.js';
 
@@ -25,6 +25,7 @@ const SLAB_BYTES = 256 << 10;
 const COPY_BELOW = 16 << 10;
 const NL = Buffer.from('\n');
 const MAX_IOV = 1024;
+const BATCH_BYTES = 4 << 20;
 
 export interface WriterOptions {
   dir: string;
@@ -111,7 +112,7 @@ export class MinuteWriter extends EventEmitter {
     this.dir = opts.dir;
     this.fsyncMs = opts.fsyncMs;
     this.highWater = opts.highWaterBytes ?? 32 << 20;
-    this.lowWater = opts.lowWaterBytes ?? 8 << 20;
+    this.lowWater = opts.lowWaterBytes ?? 16 << 20;
     this.metrics = opts.metrics;
     this.clock = opts.now ?? Date.now;
     if (this.fsyncMs > 0) {
@@ -204,7 +205,7 @@ export class MinuteWriter extends EventEmitter {
           writeSync(out, buf, 0, n);
           off += n;
         }
-        fdatasync(out, () => {});
+        fsyncSync(out);
       } finally {
         closeSync(out);
       }
@@ -224,7 +225,9 @@ export class MinuteWriter extends EventEmitter {
     if (minute < this.lastMinute) minute = this.lastMinute;
     this.lastMinute = minute;
     let b = this.cur;
-    if (b === null || b.minute !== minute) {
+    // Batches of at most BATCH_BYTES: the queue drains (and paused sockets resume) batch by
+    // batch, so reading overlaps writing instead of waiting for one huge write.
+    if (b === null || b.minute !== minute || b.bytes >= BATCH_BYTES) {
       if (b !== null) this.seal();
       b = this.cur = { minute, bufs: [], bytes: 0, messages: 0, slabs: [] };
     }

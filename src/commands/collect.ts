@@ -19,6 +19,7 @@ interface CollectFlags {
   idleTimeout: number;
   maxBytesPerSecond: number;
   duplicateWindowMs: number;
+  maxPendingBytes: number;
   json: boolean;
   quiet: boolean;
   jip3?: string | true;
@@ -59,6 +60,7 @@ export function registerCollect(program: Command, io: CliIO): void {
     .option('-o, --out <dir>', 'where the minute files go', './telemetry')
     .option('--program <tags>', 'syslog tags (programs) to keep, comma-separated', 'jamtart,jametl')
     .addOption(new Option('--max-message-bytes <n>', 'longest message; a longer one closes its connection').argParser(intArg('--max-message-bytes', 1)).default(25_000_000))
+    .addOption(new Option('--max-pending-bytes <n>', 'bytes of unfinished messages held over all connections; above it the connection holding the most is closed').argParser(intArg('--max-pending-bytes', 1)).default(1 << 30))
     .addOption(new Option('--fsync-ms <n>', 'fdatasync the current file this often (0: after every write)').argParser(intArg('--fsync-ms', 0)).default(1000))
     .addOption(new Option('--max-connections <n>', 'connections open at once (all listeners)').argParser(intArg('--max-connections', 1)).default(1024))
     .addOption(new Option('--idle-timeout <seconds>', 'close a connection silent this long (0: never)').argParser(secondsArg('--idle-timeout')).default(120))
@@ -70,6 +72,18 @@ export function registerCollect(program: Command, io: CliIO): void {
     .option('--json', 'print a machine-readable summary on stdout at exit', false)
     .option('-q, --quiet', 'no status line and no summary on stderr', false)
     .action(async (o: CollectFlags) => {
+      // Signal handlers first: a SIGTERM that comes as soon as the start line is out (or during
+      // start-up) is a clean stop, never the default kill.
+      let stop = () => {};
+      const stopRequested = new Promise<void>((resolve) => {
+        stop = () => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          resolve();
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
       const hp = (v: string | undefined, name: string): HostPort | null => (v === undefined || v === 'off' ? null : parseHostPort(v, name));
       const programs = o.program.split(',').map((s) => s.trim()).filter((s) => s !== '');
       if (programs.length === 0) throw new ConfigError('--program needs at least one tag');
@@ -94,13 +108,14 @@ export function registerCollect(program: Command, io: CliIO): void {
           programs,
           maxMessageBytes: o.maxMessageBytes,
           fsyncMs: o.fsyncMs,
-          limits: { maxConnections: o.maxConnections, idleTimeoutMs: Math.round(o.idleTimeout * 1000), maxBytesPerSecond: o.maxBytesPerSecond, duplicateWindowMs: o.duplicateWindowMs },
+          limits: { maxConnections: o.maxConnections, idleTimeoutMs: Math.round(o.idleTimeout * 1000), maxBytesPerSecond: o.maxBytesPerSecond, duplicateWindowMs: o.duplicateWindowMs, maxPendingBytes: o.maxPendingBytes },
           log: (l) => {
             log(l);
             statusShown = false;
           },
         });
       } catch (e) {
+        stop();
         throw new ConfigError(`cannot start: ${describeError(e)}`);
       }
       let jip3: Jip3Listener | undefined;
@@ -128,15 +143,7 @@ export function registerCollect(program: Command, io: CliIO): void {
             last = { t: now, m: tot.messages, b: tot.bytes };
           }, 1000)
         : null;
-      await new Promise<void>((resolve) => {
-        const stop = () => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          resolve();
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
+      await stopRequested;
       if (timer) clearInterval(timer);
       if (statusShown) io.stderr('\n');
       await collector.close();
