@@ -430,6 +430,7 @@ export async function listenJip3(ctx: CollectorContext, opts: Jip3ListenOptions)
     let cap: CaptureConn | null = null;
     let info: Jip3NodeInfo | null = null;
     let stats: ImplStats | null = null;
+    let node: ReturnType<typeof ctx.nodes.entry> | null = null;
     let nextId = 0;
     let now = Date.now();
     let closedWritten = false;
@@ -460,7 +461,7 @@ export async function listenJip3(ctx: CollectorContext, opts: Jip3ListenOptions)
         }
         conn.hostname = `${info.implementation_name} ${info.implementation_version}`;
         stats = metrics.stats(info.implementation_name);
-        ctx.nodes.seen(conn, info.peer_id, info.implementation_name, end - start, now, -1, info.implementation_version);
+        node = ctx.nodes.seen(conn, info.peer_id, info.implementation_name, end - start, now, -1, info.implementation_version);
         ctx.nodes.setExtra(info.peer_id, { jip3: { protocolVersion: info.version, gpVersion: info.gp_version, peerAddress: info.peer_address, connection: id, connectedSince: new Date(now).toISOString(), bestSlot: null, finalizedSlot: null } });
         return;
       }
@@ -479,11 +480,13 @@ export async function listenJip3(ctx: CollectorContext, opts: Jip3ListenOptions)
             nextId += k;
           } else nextId++;
         } else nextId++;
+        // The node's registry entry is kept per connection (no lookup per frame).
+        if (node === null || node.removed) node = ctx.nodes.entry(conn, info.peer_id, now);
         if ((d === 11 || d === 12) && len === 8 + 1 + 4 + 32) {
           const slot = buf.readUInt32LE(start + 9);
-          ctx.nodes.seen(conn, info.peer_id, info.implementation_name, len, now, d === 11 ? slot : -1);
+          ctx.nodes.record(node, conn, null, len, now, d === 11 ? slot : -1);
           ctx.nodes.setExtra(info.peer_id, { jip3: { [d === 11 ? 'bestSlot' : 'finalizedSlot']: slot } });
-        } else ctx.nodes.seen(conn, info.peer_id, info.implementation_name, len, now);
+        } else ctx.nodes.record(node, conn, null, len, now);
         if (eventDef(d) === undefined) metrics.unknownEvents.inc();
       } else {
         nextId++;
