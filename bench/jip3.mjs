@@ -11,7 +11,7 @@
 // SIGTERM (every frame written and fsynced). Peak RSS from getrusage (bench/rusage.mjs).
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
@@ -127,4 +127,3 @@ for (let rep = 0; rep < REPS; rep++) {
 const best = (f) => Math.max(...results.map(f));
 log(`best: collect ${(best((r) => r.c.events / r.c.seconds) / 1e3).toFixed(0)}k events/s; decode w1 ${(best((r) => r.d1.events / r.d1.seconds) / 1e3).toFixed(0)}k/s, w2 ${(best((r) => r.d2.events / r.d2.seconds) / 1e3).toFixed(0)}k/s`);
 process.stdout.write(JSON.stringify({ connections: CONNS, eventsPerConnection: EVENTS, results }, null, 2) + '\n');
-void statSync;

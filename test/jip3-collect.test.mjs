@@ -248,3 +248,23 @@ test('runToSink --follow over a collector tree picks up a capture while the coll
   assert.equal(events(), 60);
   await c.close();
 });
+
+test('collector: an idle connection is closed after --idle-timeout, counted, and its capture says why', async (t) => {
+  const { readRecordHeader, RECORD_HEADER_BYTES } = await import('../dist/jip3/capture.js');
+  const { c, j, out } = await collector(t, { limits: { idleTimeoutMs: 150 } });
+  await send(j.address.port, Buffer.concat(stream(3).map(frame)), { pieces: 1, keepOpen: true });
+  const metrics = await (await fetch(`http://127.0.0.1:${c.addresses.http.port}/metrics`)).text();
+  assert.match(metrics, /jam_etl_collect_refused_connections_total\{reason="idle_timeout"\} 1/);
+  await c.close();
+  const d = await decodeDir(out);
+  assert.equal(d.events.length, 3);
+  const { readFileSync } = await import('node:fs');
+  const b = readFileSync(d.files[0]);
+  const closed = [];
+  for (let o = 16; o < b.length; ) {
+    const h = readRecordHeader(b, o);
+    if (h.kind === 4) closed.push({ id: h.eventId, why: b.subarray(o + RECORD_HEADER_BYTES, o + RECORD_HEADER_BYTES + h.length).toString() });
+    o += RECORD_HEADER_BYTES + h.length;
+  }
+  assert.deepEqual(closed, [{ id: 3, why: 'closed by the collector (idle timeout or shutdown)' }]);
+});

@@ -416,8 +416,12 @@ export async function listenJip3(ctx: CollectorContext, opts: Jip3ListenOptions)
         held.jip3Held = false;
         if (!writerPaused) sock.resume();
       },
-      close: () => sock.destroy(),
+      close: () => {
+        closedBy ??= 'closed by the collector (idle timeout or shutdown)';
+        sock.destroy();
+      },
     });
+    let closedBy: string | undefined;
     sock.on('error', () => {});
     if (conn === null) {
       sock.destroy();
@@ -510,7 +514,7 @@ export async function listenJip3(ctx: CollectorContext, opts: Jip3ListenOptions)
     });
     sock.on('close', () => {
       sockets.delete(sock);
-      closeWith(conn.open ? 'eof' : 'closed by the collector');
+      closeWith(closedBy ?? 'eof');
       manager.release(conn, framer.pendingBytes);
     });
   });
