@@ -97,7 +97,7 @@ const base = (server, dir, extra = {}) => ({
 
 describe('uploadToDune', () => {
   test('fresh namespace: creates every table with its columns and stores every row, in several chunks', async () => {
-    await withSetup({ blocks: 12, tickets: 20, assurances: 15 }, { insertDelayMs: 20 }, async (server, { dir, rows }) => {
+    await withSetup({ blocks: 12, tickets: 20, assurances: 15 }, { insertDelayMs: 250 }, async (server, { dir, rows }) => {
       const events = [];
       const summary = await uploadToDune(base(server, dir, { concurrency: 2, onProgress: (e) => events.push(e) }));
 

@@ -2,6 +2,7 @@
 // streaming (insertAll, resumable, --follow) or by load jobs (--method load, for backfills).
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_RETRY } from '../sinks/bigquery/retry.js';
+import { preflightBigQuery } from '../sinks/bigquery/preflight.js';
 import type { BigQueryRunOptions } from '../sinks/bigquery/run-common.js';
 import { UsageError, describeError } from '../errors.js';
 import { addFollowOptions, addRunOptions, addWorkersOption, EXIT_DATA, intArg, runSinkCommand, type CliIO, type SinkRunFlags } from './common.js';
@@ -52,7 +53,7 @@ export function registerBigquery(program: Command, io: CliIO): Command {
     .addOption(new Option('--request-timeout <seconds>', 'an insertAll request without an answer after this long is retried').argParser(seconds('--request-timeout')).default(60));
   addWorkersOption(cmd);
   addFollowOptions(cmd);
-  addRunOptions(cmd).action(async (paths: string[], o: BigQueryFlags) => {
+  addRunOptions(cmd, 'bigquery-rejects.jsonl next to --state').action(async (paths: string[], o: BigQueryFlags) => {
     if (o.batchRows > MAX_REQUEST_ROWS) throw new UsageError(`--batch-rows must be at most ${MAX_REQUEST_ROWS} (BigQuery's limit per request)`);
     if (o.batchBytes > MAX_REQUEST_BYTES) throw new UsageError(`--batch-bytes must be at most ${MAX_REQUEST_BYTES} (BigQuery's limit per request)`);
     if (o.follow && o.method === 'load') throw new UsageError('--follow streams; it cannot be combined with --method load');
@@ -71,6 +72,8 @@ export function registerBigquery(program: Command, io: CliIO): Command {
       },
       ...(o.rejects ? { rejects: o.rejects } : {}),
     };
+    // A missing project or credentials is one line now, before Google's client is even loaded.
+    preflightBigQuery(targetOf(o));
     try {
       // Loaded here, not at start-up: the Google client costs ~0.1 s to import, which every
       // other command (jam-etl dune above all) would pay for nothing.

@@ -35,10 +35,18 @@ export interface RunFlags {
   maxLineBytes: number;
 }
 
-/** Options every converting command shares. */
-export function addRunOptions(cmd: Command): Command {
+/** A path flag: an empty value is an error, not "the default". */
+export function pathArg(name: string) {
+  return (v: string): string => {
+    if (v.trim() === '') throw new InvalidArgumentError(`${name} must name a file (leave the flag out for the default)`);
+    return v;
+  };
+}
+
+/** Options every converting command shares; `rejectsDefault` says where rejects go without --rejects. */
+export function addRunOptions(cmd: Command, rejectsDefault = '<out>/_rejects.jsonl'): Command {
   return cmd
-    .option('--rejects <file>', 'where reject records go (JSONL)')
+    .addOption(new Option('--rejects <file>', `where reject records go (JSONL) (default: ${rejectsDefault})`).argParser(pathArg('--rejects')))
     .option('--teams <file>', 'JSON map sender_id -> team name, for producers that do not name their team')
     .option('--strict', 'exit 1 when any line was rejected', false)
     .option('--json', 'print a machine-readable summary on stdout', false)

@@ -92,7 +92,7 @@ export class Follower {
         }
       }
       this.otherRoots++;
-      for (const f of await listLogFiles([root])) out.set(f.path, f.size);
+      for (const f of await listLogFiles([root], { allowEmpty: true })) out.set(f.path, f.size);
     }
     return [...out]
       .map(([path, size]) => ({ path, size }))

@@ -16,6 +16,10 @@ export type RejectCode =
   | 'line_too_long'
   | 'unterminated_line'
   | 'internal'
+  | 'unsafe_integer'
+  | 'out_of_range'
+  | 'too_deep'
+  | 'invalid_unicode'
   | 'destination'
   | 'row_too_large'
   // JIP-3 capture records (src/jip3/convert.ts, docs/jip3.md)

@@ -15,13 +15,41 @@ function mb(n: number): string {
   return (n / 1e6).toFixed(1);
 }
 
+/**
+ * The bar's format for a terminal `columns` wide: the percentage and MB done always, then as
+ * room allows the bar (10 to 40 wide), rows, ETA and rows/s. A narrow terminal thus keeps what
+ * matters instead of a line cut after the first characters.
+ */
+export function progressLayout(label: string, columns: number, totalMb: string): { format: string; barsize: number } {
+  const room = Math.max(columns, 20) - 1;
+  const parts = [`${label} {percentage}%`, ` {done}/{totalMb} MB`];
+  // Widths at their widest: "100%", the MB figures, up to 10-digit rows, hh:mm:ss ETA.
+  let used = label.length + 5 + (2 * totalMb.length + 5);
+  const optional: [string, number][] = [
+    [' | {rows} rows', 18],
+    [' | ETA {eta_formatted}', 15],
+    [' | {rate} rows/s', 17],
+  ];
+  const kept: string[] = [];
+  for (const [p, w] of optional) {
+    if (used + w + 13 > room) break; // keep room for a bar of at least 10
+    kept.push(p);
+    used += w;
+  }
+  const barsize = Math.min(40, room - used - 3);
+  const bar = barsize >= 10 ? ` |{bar}|` : '';
+  return { format: parts[0] + bar + parts[1] + kept.join(''), barsize: Math.max(barsize, 1) };
+}
+
 /** A bar of bytes done out of total with rows/s, or nothing when stderr is not a terminal. */
 export function startProgress(label: string, totalBytes: number, enabled: boolean): Progress {
   if (!enabled || !process.stderr.isTTY) return NO_PROGRESS;
+  const layout = progressLayout(label, process.stderr.columns || 80, mb(totalBytes));
   const bar = new cliProgress.SingleBar(
     {
       stream: process.stderr,
-      format: `${label} |{bar}| {percentage}% {done}/{totalMb} MB | {rows} rows | {rate} rows/s | ETA {eta_formatted}`,
+      format: layout.format,
+      barsize: layout.barsize,
       hideCursor: true,
       clearOnComplete: true,
       etaBuffer: 50,
@@ -84,19 +112,35 @@ export function summarise(command: string, files: number, c: Counters, seconds: 
   };
 }
 
+/** `1 line`, `2 lines`. */
+export function count(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** Bytes for people: B, kB or MB. */
+function size(n: number): string {
+  return n < 1e3 ? `${n} B` : n < 1e6 ? `${(n / 1e3).toFixed(1)} kB` : `${mb(n)} MB`;
+}
+
 /** The end-of-run table for people. */
 export function formatSummary(s: RunSummary): string {
   const lines: string[] = [];
   const w = Math.max(...TABLE_NAMES.map((t) => t.length), 'rejects'.length);
-  lines.push(`${s.command}: ${s.files} file(s), ${s.lines} lines (${s.row_lines} to rows, ${s.rejects} rejected, ${s.blank_lines} blank), ${mb(s.bytes)} MB in ${s.seconds.toFixed(2)} s`);
-  for (const [t, n] of Object.entries(s.rows)) if (n > 0) lines.push(`  ${t.padEnd(w)} ${String(n).padStart(10)} rows`);
-  lines.push(`  ${'total'.padEnd(w)} ${String(s.rows_total).padStart(10)} rows`);
+  lines.push(`${s.command}: ${count(s.files, 'file')}, ${count(s.lines, 'line')} (${s.row_lines} to rows, ${s.rejects} rejected, ${s.blank_lines} blank), ${size(s.bytes)} in ${s.seconds.toFixed(2)} s`);
+  for (const [t, n] of Object.entries(s.rows)) if (n > 0) lines.push(`  ${t.padEnd(w)} ${String(n).padStart(10)} ${n === 1 ? 'row' : 'rows'}`);
+  lines.push(`  ${'total'.padEnd(w)} ${String(s.rows_total).padStart(10)} ${s.rows_total === 1 ? 'row' : 'rows'}`);
   for (const [reason, n] of Object.entries(s.rejects_by_reason)) lines.push(`  rejected: ${reason} ${n}`);
   if (typeof s.pending_lines === 'number' && s.pending_lines > 0) {
     const files = Array.isArray(s.pending_files) ? (s.pending_files as string[]) : [];
     lines.push(`  pending: ${s.pending_lines} unterminated last line(s) held back, still being written (${files.slice(0, 3).join(', ')}${files.length > 3 ? ', …' : ''}): read once complete`);
   }
-  if (s.seconds > 0) {
+  // Where the output went (a file-writing run: dune).
+  if (typeof s.out === 'string') {
+    lines.push(`  output: ${s.out}`);
+    lines.push(`  rejects: ${typeof s.rejects_file === 'string' ? s.rejects_file : 'none (no file written)'}`);
+  }
+  // A rate over a tiny input or a blink of time says nothing (and shows as 0.0 MB/s).
+  if (s.seconds >= 0.05 && s.bytes >= 1e6) {
     lines.push(`  throughput: ${(s.bytes / 1e6 / s.seconds).toFixed(1)} MB/s, ${Math.round(s.rows_total / s.seconds)} rows/s`);
   }
   return lines.join('\n');

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Ajv as AjvClass, ValidateFunction } from 'ajv';
+import { rangeOf } from './ranges.js';
 
 const require = createRequire(import.meta.url);
 
@@ -108,7 +109,6 @@ export function columnsOf(table: TableName): Column[] {
 
 // RFC 3339 as the tool writes it: UTC, microseconds.
 const TIMESTAMP_PATTERN = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?Z$';
-const INT64_MAX = 9223372036854775807;
 
 export function jsonSchemaFor(cols: Column[]): object {
   const properties: Record<string, object> = {};
@@ -120,9 +120,12 @@ export function jsonSchemaFor(cols: Column[]): object {
       case 'STRING':
         properties[c.name] = { type: t('string') };
         break;
-      case 'INTEGER':
-        properties[c.name] = { type: t('integer'), minimum: -INT64_MAX, maximum: INT64_MAX };
+      case 'INTEGER': {
+        // The column's real range (src/tables/ranges.ts), never beyond what a float holds exactly.
+        const r = rangeOf(c.name);
+        properties[c.name] = { type: t('integer'), minimum: r.min, maximum: r.max };
         break;
+      }
       case 'FLOAT':
         properties[c.name] = { type: t('number') };
         break;

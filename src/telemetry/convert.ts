@@ -6,7 +6,9 @@ import { readEnvelope, parseMsgType, type TeamMap } from './envelope.js';
 import { handlerFor } from './handlers/index.js';
 import type { Chunk } from '../input/reader.js';
 import { RejectError, type RejectCode, type RejectRecord } from '../pipeline/rejects.js';
-import { describeValidationError, rowValidators, TABLE_NAMES, type Row, type TableName } from '../tables/schema.js';
+import { describeValidationError, rowValidators, TABLE_NAMES, type Row, type RowValidator, type TableName } from '../tables/schema.js';
+import { rangeOf } from '../tables/ranges.js';
+import { findLoneSurrogate, isUnsafeInteger, nestingDepth, setLineText, unsafeIntegerReject } from './numbers.js';
 
 /** Where a line came from. */
 export interface LineRef {
@@ -64,6 +66,12 @@ export class LineConverter {
     this.rows.push(row);
   };
 
+  /**
+   * Whether the text may hold a `\u` escape (and so a lone surrogate); processChunk clears it
+   * for a chunk without any, so the common line is not looked at for them.
+   */
+  mayHaveEscapes = true;
+
   constructor(private readonly teams?: TeamMap) {}
 
   /** Lets go of the last line's rows (the arrays are reused; a row can hold a huge string). */
@@ -80,10 +88,17 @@ export class LineConverter {
     this.tables.length = 0;
     this.rows.length = 0;
     let v: unknown;
+    setLineText(text);
     try {
       v = JSON.parse(text);
     } catch (e) {
-      throw new RejectError('invalid_json', `invalid JSON: ${(e as Error).message}`);
+      throw tooDeep(e, text) ?? new RejectError('invalid_json', `invalid JSON: ${(e as Error).message}`);
+    }
+    if (this.mayHaveEscapes && text.indexOf('\\u') !== -1) {
+      const where = findLoneSurrogate(v, '');
+      if (where !== undefined) {
+        throw new RejectError('invalid_unicode', `${where} holds a lone surrogate (a \\uD800-\\uDFFF escape without its pair): valid JSON but not Unicode; rejected rather than replaced`);
+      }
     }
     if (typeof v !== 'object' || v === null || Array.isArray(v)) {
       throw new RejectError('not_an_object', `line is JSON ${v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v}, not an object`);
@@ -102,11 +117,35 @@ export class LineConverter {
     for (let i = 0; i < this.rows.length; i++) {
       const table = this.tables[i]!;
       const validate = this.validators.get(table)!;
-      if (!validate(this.rows[i])) {
-        throw new RejectError('schema', describeValidationError(table, validate));
-      }
+      if (!validate(this.rows[i])) throw schemaReject(table, validate, this.rows[i]!);
     }
   }
+}
+
+/**
+ * The reject for a row its table's validator refused: `unsafe_integer` for an integer a float
+ * cannot hold (quoting the producer's digits), `out_of_range` for one outside the column's real
+ * range (src/tables/ranges.ts), else `schema`.
+ */
+export function schemaReject(table: TableName, validate: RowValidator, row: Row): RejectError {
+  const e = validate.errors?.[0];
+  const col = e?.instancePath.replace(/^\//, '');
+  if (e && col) {
+    const v = row[col];
+    if (isUnsafeInteger(v)) return unsafeIntegerReject(`${table}.${col}`, v);
+    if ((e.keyword === 'minimum' || e.keyword === 'maximum') && typeof v === 'number') {
+      const r = rangeOf(col);
+      return new RejectError('out_of_range', `${table}.${col} ${v} is out of range: ${r.why}, ${r.min}..${r.max}`);
+    }
+  }
+  return new RejectError('schema', describeValidationError(table, validate));
+}
+
+/** A RangeError from a value nested too deeply for the engine's stack, as a reject. */
+function tooDeep(err: unknown, text: string | undefined): RejectError | undefined {
+  if (!(err instanceof RangeError) || !/call stack/i.test(err.message)) return undefined;
+  const depth = text === undefined ? undefined : nestingDepth(text);
+  return new RejectError('too_deep', `JSON nesting ${depth === undefined ? 'is' : `of depth ${depth} is`} too deep to convert (its lists and objects must nest far less)`);
 }
 
 function isBlank(data: Buffer, s: number, e: number): boolean {
@@ -144,6 +183,8 @@ export function processChunk(chunk: Chunk, conv: LineConverter, visitor: LineVis
   }
   counters.bytes += data.length;
   const allUtf8 = isUtf8(data);
+  // A chunk without any `\u` has no lone surrogate: one native search instead of one per line.
+  conv.mayHaveEscapes = data.indexOf('\\u') !== -1;
   let line = chunk.startLine;
   let s = 0;
   const len = data.length;
@@ -171,7 +212,7 @@ export function processChunk(chunk: Chunk, conv: LineConverter, visitor: LineVis
         }
       } catch (err) {
         // A handler bug must not end the run or lose the line: it is a reject like any other.
-        failure = err instanceof RejectError ? err : new RejectError('internal', `internal error: ${(err as Error)?.message ?? String(err)}`);
+        failure = err instanceof RejectError ? err : tooDeep(err, text ?? data.toString('utf8', s, e)) ?? new RejectError('internal', `internal error: ${(err as Error)?.message ?? String(err)}`);
       }
       if (failure) {
         counters.rejects++;

@@ -1,6 +1,7 @@
 // The telemetry envelope: one JSON object per log line. Normalises time (UTC, microseconds),
 // derives the JAM slot, resolves team and sender, parses metadata `k=v|k=v`.
 import { RejectError } from '../pipeline/rejects.js';
+import { isUnsafeInteger, lineTextNow, unsafeIntegerReject } from './numbers.js';
 
 export interface Envelope {
   /** RFC 3339 UTC with exactly six fraction digits. */
@@ -132,12 +133,40 @@ export function parseMetadata(value: unknown): Metadata {
   return out;
 }
 
-/** msg_type as string or number -> integer. */
+// A canonical decimal integer: no sign, no leading zero, no fraction or exponent.
+const CANONICAL_MSG_TYPE = /^(?:0|[1-9]\d{0,9})$/;
+const NUMBER_AT = /\s*:\s*(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)/y;
+
+/**
+ * How a numeric msg_type was written in the line: JSON.parse gives 141 for `141`, `141.0` and
+ * `1.41e2` alike, so only the text tells. Looked at only for a numeric msg_type (the producers
+ * send strings); undefined when the text does not show it (an escaped key).
+ */
+function msgTypeToken(value: number): string | undefined {
+  const text = lineTextNow();
+  let other: string | undefined;
+  for (let i = text.indexOf('"msg_type"'); i !== -1; i = text.indexOf('"msg_type"', i + 10)) {
+    NUMBER_AT.lastIndex = i + 10;
+    const m = NUMBER_AT.exec(text);
+    if (!m || Number(m[1]) !== value) continue;
+    if (CANONICAL_MSG_TYPE.test(m[1]!)) return m[1];
+    other ??= m[1];
+  }
+  return other;
+}
+
+/** msg_type as a canonical decimal integer, string or number -> integer. */
 export function parseMsgType(value: unknown): number {
-  if (value === undefined || value === null) throw new RejectError('missing_msg_type', 'msg_type is missing');
-  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
-  if (typeof value === 'string' && /^\d{1,10}$/.test(value)) return Number(value);
-  throw new RejectError('bad_msg_type', `msg_type ${JSON.stringify(value)} is not a non-negative integer`);
+  if (typeof value === 'string') {
+    if (CANONICAL_MSG_TYPE.test(value)) return Number(value);
+  } else if (typeof value === 'number') {
+    const tok = msgTypeToken(value);
+    if (Number.isSafeInteger(value) && value >= 0 && (tok === undefined || CANONICAL_MSG_TYPE.test(tok))) return value;
+    throw new RejectError('bad_msg_type', `msg_type ${tok ?? String(value)} is not a canonical decimal integer (digits only, no sign, leading zero, fraction or exponent)`);
+  } else if (value === undefined || value === null) {
+    throw new RejectError('missing_msg_type', 'msg_type is missing');
+  }
+  throw new RejectError('bad_msg_type', `msg_type ${JSON.stringify(value).slice(0, 60)} is not a canonical decimal integer (digits only, no sign, leading zero, fraction or exponent)`);
 }
 
 function optionalString(o: Record<string, unknown>, key: string): string | null {
@@ -150,6 +179,7 @@ function optionalString(o: Record<string, unknown>, key: string): string | null 
 /** Builds the envelope of one parsed log line. The msg_type has already been parsed. */
 export function readEnvelope(o: Record<string, unknown>, msgType: number, teams: TeamMap | undefined): Envelope {
   const { time, slot } = normaliseTime(o.time);
+  if (slot < 0) throw new RejectError('out_of_range', `time ${JSON.stringify(o.time)} is before the JAM common era (2025-01-01T12:00:00Z)`);
   const meta = parseMetadata(o.metadata);
   const sender = optionalString(o, 'sender_id') ?? (meta.id || null);
   let team = optionalString(o, 'team') || meta.team || (sender !== null && teams?.get(sender.toLowerCase())) || 'unknown';
@@ -158,6 +188,7 @@ export function readEnvelope(o: Record<string, unknown>, msgType: number, teams:
   let elapsed: number | null = null;
   if (el !== undefined && el !== null) {
     if (typeof el !== 'number' || !Number.isSafeInteger(el) || el < 0) {
+      if (isUnsafeInteger(el)) throw unsafeIntegerReject('elapsed', el);
       throw new RejectError('bad_envelope', `elapsed ${JSON.stringify(el)} must be a non-negative integer (microseconds)`);
     }
     elapsed = el;

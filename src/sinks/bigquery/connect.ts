@@ -3,6 +3,7 @@
 import type { BigQuery } from '@google-cloud/bigquery';
 import { ConfigError, describeError } from '../../errors.js';
 import { makeBigQueryClient, toConfigError } from './client.js';
+import { preflightBigQuery } from './preflight.js';
 
 export interface ConnectOptions {
   project?: string;
@@ -35,6 +36,9 @@ function silenceMetadataLookupWarning(): void {
 }
 
 export async function connect(opts: ConnectOptions): Promise<Connection> {
+  // What is already certain (no project, no credentials) fails now, not after google-auth's
+  // ~3 s metadata-server lookup.
+  preflightBigQuery(opts);
   if (!opts.apiEndpoint && !process.env['BIGQUERY_EMULATOR_HOST']) silenceMetadataLookupWarning();
   let bq: BigQuery;
   try {

@@ -1,6 +1,7 @@
 // What `jam-etl bigquery` needs in both methods (stream, load): options, the destination check,
 // the append-only rejects log (exactly once across crashes).
-import { closeSync, fsyncSync, mkdirSync, openSync, statSync, truncateSync, writeSync } from 'node:fs';
+import { makeDirs } from '../../fsutil.js';
+import { closeSync, fsyncSync, openSync, statSync, truncateSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { BigQuery } from '@google-cloud/bigquery';
 import { ConfigError, describeError } from '../../errors.js';
@@ -104,7 +105,7 @@ export class RejectsLog {
     if (buf.length === 0) return;
     try {
       if (this.fd === undefined) {
-        mkdirSync(dirname(this.path), { recursive: true });
+        makeDirs(dirname(this.path), 'rejects folder');
         this.fd = openSync(this.path, 'a');
       }
       let off = 0;

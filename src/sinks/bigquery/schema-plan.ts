@@ -73,6 +73,11 @@ export interface SchemaPlan {
   createDataset: boolean;
   notes: string[];
   tables: TablePlan[];
+  /**
+   * Set when a dry run could not reach BigQuery (no project, no credentials, …): why. The plan
+   * is then against an empty dataset, i.e. what `schema create` would do in a new project.
+   */
+  offline?: string;
 }
 
 export class SchemaConflictError extends ConfigError {
@@ -246,6 +251,18 @@ export async function applySchemaPlan(bq: BigQuery, plan: SchemaPlan, schemas: R
   }
 }
 
+/** The plan for a dataset that does not exist yet (a dry run without a connection). */
+export function emptyDatasetPlan(projectId: string, opts: PlanOptions, why: string): SchemaPlan {
+  const plan: SchemaPlan = { projectId, dataset: opts.dataset, location: opts.location, createDataset: true, notes: [], tables: [], offline: why };
+  plan.notes.push(`not connected to BigQuery (${why}): planned against an empty dataset`);
+  for (const table of TABLE_NAMES) {
+    const cols = opts.schemas.get(table);
+    if (!cols) throw new ConfigError(`no schema for table ${table}`);
+    plan.tables.push(planTable(table, cols, undefined));
+  }
+  return plan;
+}
+
 /** The plan as lines for people. */
 export function formatPlan(plan: SchemaPlan, how: { dryRun: boolean; applied: boolean }): string {
   const out: string[] = [];
@@ -280,7 +297,7 @@ export function formatPlan(plan: SchemaPlan, how: { dryRun: boolean; applied: bo
   const conflicts = conflictsOf(plan).length;
   if (conflicts) out.push(`${conflicts} conflict(s): nothing was changed`);
   else if (!changes) out.push('dataset matches the schemas: nothing to do');
-  else if (how.dryRun) out.push('dry run: nothing was changed');
+  else if (how.dryRun) out.push(plan.offline ? 'dry run against an empty dataset (not connected): nothing was changed' : 'dry run: nothing was changed');
   else if (how.applied) out.push('done: the dataset matches the schemas');
   return out.join('\n');
 }
@@ -311,9 +328,17 @@ export async function createSchema(opts: CreateSchemaOptions): Promise<CreateSch
   } catch (e) {
     throw new ConfigError(`cannot read schemas${opts.schemaDir ? ` from ${opts.schemaDir}` : ''}: ${describeError(e)}`);
   }
-  const { bq, projectId } = await connect({ location: opts.location, ...(opts.project ? { project: opts.project } : {}), ...(opts.apiEndpoint ? { apiEndpoint: opts.apiEndpoint } : {}) });
   const planOpts = { dataset: opts.dataset, location: opts.location, schemas };
-  const plan = await planSchema(bq, projectId, planOpts);
+  let bq: BigQuery, projectId: string, plan: SchemaPlan;
+  try {
+    ({ bq, projectId } = await connect({ location: opts.location, ...(opts.project ? { project: opts.project } : {}), ...(opts.apiEndpoint ? { apiEndpoint: opts.apiEndpoint } : {}) }));
+    plan = await planSchema(bq, projectId, planOpts);
+  } catch (e) {
+    // A dry run shows its plan without a connection (CI without credentials, a first look):
+    // against an empty dataset, and it says so.
+    if (!opts.dryRun || !(e instanceof ConfigError)) throw e;
+    return { plan: emptyDatasetPlan(opts.project ?? '(no project)', planOpts, e.message), applied: false };
+  }
   const conflicts = conflictsOf(plan);
   if (conflicts.length) throw new SchemaConflictError(conflicts, plan);
   if (opts.dryRun || isInSync(plan)) return { plan, applied: false };

@@ -3,7 +3,8 @@
 // (stored, deduplicated or rejected into the rejects file). Written atomically (temporary file,
 // fsync, rename), and only ever after the acknowledgement it records, so a SIGKILL at any moment
 // leaves either the old or the new state, both true. A lock file keeps two runs apart.
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { makeDirs } from '../../fsutil.js';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ConfigError, describeError } from '../../errors.js';
 import type { FilePosition } from '../sink.js';
@@ -82,7 +83,7 @@ export class StateStore {
   ) {
     this.lockPath = `${path}.lock`;
     try {
-      mkdirSync(dirname(path), { recursive: true });
+      makeDirs(dirname(path), 'state folder');
     } catch (e) {
       throw new ConfigError(`cannot create the folder of state file ${path}: ${describeError(e)}`);
     }

@@ -26,6 +26,12 @@ export const DEFAULT_CHUNK_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_CONCURRENCY = 2;
 
 const DUNE_NAME_RE = /^[a-z][a-z0-9_]*$/;
+/** A Dune user or team handle: letters, digits, _ and -, as in dune.com/<handle>. */
+export const DUNE_NAMESPACE_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+export const NAMESPACE_RULE = 'a Dune user or team handle is letters, digits, _ and - (at most 64, not starting with _ or -)';
+/** Table names are <prefix><table>: the prefix must keep them valid Dune names. */
+export const DUNE_PREFIX_RE = /^(?:[a-z][a-z0-9_]*)?$/;
+export const PREFIX_RULE = 'Dune table names use lower case letters, digits and _, starting with a letter';
 
 export interface UploadOptions {
   /** Folder holding <table>.jsonl files (the output of `jam-etl dune`). */
@@ -251,12 +257,13 @@ export async function uploadToDune(opts: UploadOptions): Promise<UploadSummary> 
   if (typeof namespace !== 'string' || namespace.trim() === '') {
     throw new DuneConfigError('missing Dune namespace: pass your Dune user or team handle');
   }
+  if (!DUNE_NAMESPACE_RE.test(namespace)) throw new DuneConfigError(`invalid namespace ${JSON.stringify(namespace)}: ${NAMESPACE_RULE}`);
   const prefix = opts.prefix ?? '';
   // An empty list (e.g. no --tables flag) means all tables.
   const files = await findFiles(opts.from, opts.tables?.length ? opts.tables : undefined);
   for (const { table } of files) {
     if (!DUNE_NAME_RE.test(prefix + table)) {
-      throw new DuneConfigError(`invalid prefix ${JSON.stringify(prefix)}: Dune table names use lower case letters, digits and _, starting with a letter`);
+      throw new DuneConfigError(`invalid prefix ${JSON.stringify(prefix)}: ${PREFIX_RULE}`);
     }
   }
   const baseUrl = (opts.baseUrl ?? process.env.DUNE_API_URL ?? DEFAULT_DUNE_API_URL).replace(/\/+$/, '');

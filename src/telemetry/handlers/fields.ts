@@ -2,6 +2,7 @@
 // so an unknown Gray Paper shape is a reject that says what it lacked.
 import { RejectError } from '../../pipeline/rejects.js';
 import type { CellValue } from '../../tables/schema.js';
+import { checkExactNumbers } from '../numbers.js';
 
 export type Obj = Record<string, unknown>;
 
@@ -44,17 +45,30 @@ export function list(o: Obj, key: string, path: string): unknown[] {
   throw new RejectError('bad_field', `${path}.${key} must be a list, got ${kind(v)}`);
 }
 
+/**
+ * Compact JSON text of a parsed value written into a text column (a list, segment data): an
+ * integer in it that a float cannot hold would be written rounded, so it is an unsafe_integer
+ * reject instead (the value is walked for its numbers; strings are not looked into).
+ */
+export function jsonText(v: unknown, path: string): string {
+  checkExactNumbers(v, path);
+  return JSON.stringify(v);
+}
+
 /** Compact JSON text of a list (null as []). */
 export function listText(o: Obj, key: string, path: string): string {
   const v = o[key];
-  return v === null ? '[]' : JSON.stringify(list(o, key, path));
+  return v === null ? '[]' : jsonText(list(o, key, path), `${path}.${key}`);
 }
 
 /** A metadata value as an integer, null when absent; a non-integer is a reject. */
 export function metaInt(meta: Readonly<Record<string, string>>, key: string): number | null {
   const v = meta[key];
   if (v === undefined || v === '') return null;
-  if (!/^-?\d{1,15}$/.test(v)) throw new RejectError('bad_field', `metadata ${key}=${JSON.stringify(v.slice(0, 40))} must be an integer`);
+  if (!/^-?\d{1,15}$/.test(v)) {
+    if (/^-?\d+$/.test(v)) throw new RejectError('unsafe_integer', `metadata ${key}=${v.slice(0, 40)} is beyond ±(2^53 - 1), where JSON numbers stop being exact integers`);
+    throw new RejectError('bad_field', `metadata ${key}=${JSON.stringify(v.slice(0, 40))} must be an integer`);
+  }
   return Number(v);
 }
 

@@ -1,6 +1,6 @@
 // msg_type 135 (alias 3): an exported segment; the producers describe it in metadata
 // (wph=<work package hash>|c=<core>|len=<length>) and send json_encoded null when empty.
-import { metaInt } from './fields.js';
+import { jsonText, metaInt } from './fields.js';
 import type { Handler } from './types.js';
 
 export const segments: Handler = {
@@ -13,7 +13,7 @@ export const segments: Handler = {
       work_package_hash: e.meta.wph || null,
       core_index: metaInt(e.meta, 'c'),
       segment_length: metaInt(e.meta, 'len'),
-      data: e.json === null || e.json === undefined ? null : JSON.stringify(e.json),
+      data: e.json === null || e.json === undefined ? null : jsonText(e.json, 'json_encoded'),
       codec_encoded: e.codec_encoded,
     });
   },

@@ -1,7 +1,7 @@
 // msg_type 133 (alias 0): a JAM work-package bundle {work_package, extrinsics, import_segments,
 // justifications}, one row in `workpackages`. GP 0.6.x nests the authorizer as
 // `authorizer: {code_hash, params}`; GP 0.7.x has `auth_code_hash` and `authorizer_config`.
-import { contextColumns, list, listText, obj, req, reqAny } from './fields.js';
+import { contextColumns, jsonText, list, listText, obj, req, reqAny } from './fields.js';
 import type { Handler } from './types.js';
 
 export const workpackages: Handler = {
@@ -25,7 +25,7 @@ export const workpackages: Handler = {
       authorizer_params: reqAny(auth, ['params', 'authorizer_config'], ap),
       ...contextColumns(ctx, cp),
       num_work_items: items.length,
-      work_items: JSON.stringify(items),
+      work_items: jsonText(items, `${wpp}.items`),
       extrinsics: listText(b, 'extrinsics', 'json_encoded'),
       import_segments: listText(b, 'import_segments', 'json_encoded'),
       justifications: listText(b, 'justifications', 'json_encoded'),

@@ -1,6 +1,6 @@
 // msg_type 255: a JAM WorkReport (refined or audited by the sender), one row in `workreports`.
 // Metadata carries the sender's role (role=Guarantor) and the number of signatures (numSig=).
-import { contextColumns, list, listText, metaInt, obj, opt, req } from './fields.js';
+import { contextColumns, jsonText, list, listText, metaInt, obj, opt, req } from './fields.js';
 import type { Handler } from './types.js';
 
 export const workreports: Handler = {
@@ -26,7 +26,7 @@ export const workreports: Handler = {
       authorizer_hash: req(r, 'authorizer_hash', p),
       auth_output: req(r, 'auth_output', p),
       segment_root_lookup: listText(r, 'segment_root_lookup', p),
-      results: JSON.stringify(results),
+      results: jsonText(results, `${p}.results`),
       num_results: results.length,
       auth_gas_used: opt(r, 'auth_gas_used', p),
       role: e.meta.role || null,
