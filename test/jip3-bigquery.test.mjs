@@ -23,3 +23,18 @@ test('bigquery streaming of logs/jip3: rows equal the dune export, a rerun store
   assert.equal(again.code, 0, again.stderr);
   assertSameRows(server, expected);
 });
+
+test('bigquery --method load of logs/jip3: rows equal the dune export; a rerun loads nothing twice', async (t) => {
+  const dir = tempDir(t);
+  const server = await startServer(t);
+  await schemaCreate(server);
+  const caps = join(ROOT, 'logs', 'jip3');
+  const expected = await duneRows([caps], dir);
+  const run = () => cli(['bigquery', caps, ...target(server), '--method', 'load', '--state', join(dir, 'state.json'), '--rejects', join(dir, 'rejects.jsonl'), '--json', '-q', '--retry-base-ms', '5']);
+  const r = await run();
+  assert.equal(r.code, 0, r.stderr);
+  assertSameRows(server, expected);
+  const again = await run();
+  assert.equal(again.code, 0, again.stderr);
+  assertSameRows(server, expected);
+});
