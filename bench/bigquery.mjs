@@ -32,7 +32,7 @@ export async function benchBigQuery(w1, { measure, log, CLI }) {
       const j = JSON.parse(r.stdout);
       const reqs = server.requests.slice(before);
       const n = j.rows_total ?? 0;
-      const { TABLE_NAMES } = await import(join(ROOT, 'dist', 'schema.js'));
+      const { TABLE_NAMES } = await import(join(ROOT, 'dist', 'tables', 'schema.js'));
       let stored = 0;
       for (const t of TABLE_NAMES) stored += server.rows('jam', t).length;
       log(`  ${r.sec.toFixed(1)} s, ${n} rows, ${reqs.length} requests`);
@@ -43,7 +43,7 @@ export async function benchBigQuery(w1, { measure, log, CLI }) {
     }
   }
   return [
-    `\`jam-etl bigquery <W1> --api-endpoint <local server> --project bench --dataset jam --method stream|load\`, one run each, after \`jam-etl schema create\` (not timed):`,
+    `\`jam-etl bigquery <${w1.name ?? 'W1'}> --api-endpoint <local server> --project bench --dataset jam --method stream|load\`, one run each, after \`jam-etl schema create\` (not timed):`,
     '',
     '| method | time s | rows | rows in the server | rows/s | MB/s | HTTP requests | of them insertAll | requests per 1,000 rows | peak RSS MiB |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',

@@ -2,6 +2,8 @@
 // their stamp matches:
 //   w1/    the real fixtures replicated: 8 files, each every fixture log concatenated 25 times
 //          (267 MB, 55,200 lines; the reference PoC's measurement used the same recipe)
+//   w1m/   the same bytes as the collector writes them: the fixtures x200 as 1,600 minute files
+//          YYYY/MM/DD/HHMM.log (~167 KB each, distinct names; the headline workload)
 //   w2/    one minute of `jam-etl generate` at toaster scale (V=1023, C=341)
 //   big/   160 symlinks to the w1 files: 5.3 GB of input that costs no disk space
 //   long/  lines of 32 MiB (preimage blobs, block codec_encoded, segment data) between
@@ -16,7 +18,7 @@ export const FIXTURES = join(ROOT, '..', 'shared', 'fixtures', 'jamduna-2025-04-
 
 /** A prepared input: the folder jam-etl is given, and the same files listed for the baselines. */
 export function listInput(dir) {
-  const files = readdirSync(dir).filter((f) => f.endsWith('.log')).sort().map((f) => join(dir, f));
+  const files = readdirSync(dir, { recursive: true }).filter((f) => f.endsWith('.log')).sort().map((f) => join(dir, f));
   let bytes = 0;
   for (const f of files) bytes += statSync(f).size;
   return { dir, files, bytes };
@@ -42,6 +44,31 @@ export function prepareW1(log) {
     const one = Buffer.concat(readdirSync(FIXTURES).filter((f) => f.endsWith('.log')).sort().map((f) => readFileSync(join(FIXTURES, f))));
     const file = Buffer.concat(Array.from({ length: 25 }, () => one));
     for (let i = 0; i < 8; i++) writeFileSync(join(dir, `${String(i).padStart(2, '0')}.log`), file);
+    stamp(dir, s);
+  }
+  return listInput(dir);
+}
+
+/**
+ * W1 as the collector lays it out: one file per minute, YYYY/MM/DD/HHMM.log, minute i holding
+ * the i-th fixture file (mod 8); 1,600 minutes = the fixtures x200, the same 267 MB as W1.
+ */
+export function prepareW1Minutes(log) {
+  const dir = join(DATA, 'w1m');
+  const s = { recipe: 'fixtures x200 as 1600 minute files YYYY/MM/DD/HHMM.log', v: 1 };
+  if (!stamped(dir, s)) {
+    if (!existsSync(FIXTURES)) throw new Error(`fixtures not found at ${FIXTURES}`);
+    log(`preparing W1 minute files in ${dir}`);
+    rmSync(dir, { recursive: true, force: true });
+    const fixtures = readdirSync(FIXTURES).filter((f) => f.endsWith('.log')).sort().map((f) => readFileSync(join(FIXTURES, f)));
+    const t0 = Date.UTC(2025, 3, 24, 0, 0);
+    const p2 = (n) => String(n).padStart(2, '0');
+    for (let i = 0; i < 1600; i++) {
+      const d = new Date(t0 + i * 60_000);
+      const sub = join(dir, String(d.getUTCFullYear()), p2(d.getUTCMonth() + 1), p2(d.getUTCDate()));
+      mkdirSync(sub, { recursive: true });
+      writeFileSync(join(sub, `${p2(d.getUTCHours())}${p2(d.getUTCMinutes())}.log`), fixtures[i % fixtures.length]);
+    }
     stamp(dir, s);
   }
   return listInput(dir);

@@ -9,6 +9,8 @@ import { registerSchema } from './commands/schema.js';
 import { registerBigquery } from './commands/bigquery.js';
 import { registerCollect } from './commands/collect.js';
 import { registerReplay } from './commands/replay.js';
+import { registerDuckdb } from './commands/duckdb.js';
+import { registerSql } from './commands/sql.js';
 import { ConfigError, describeError, UsageError } from './errors.js';
 
 export function buildProgram(io: CliIO): Command {
@@ -27,6 +29,8 @@ export function buildProgram(io: CliIO): Command {
   registerBigquery(program, io);
   registerCollect(program, io);
   registerReplay(program, io);
+  registerDuckdb(program, io);
+  registerSql(program, io);
   return program;
 }
 

@@ -2,10 +2,11 @@
 // carry exactly the file's lines, with the right line numbers and byte offsets, and a line over
 // the limit becomes one over-long record (its head and its size).
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { readChunks } from '../dist/input/reader.js';
+import { ReadAhead, readChunks, readFiles, wholeFileChunks } from '../dist/input/reader.js';
+import { readFileSync } from 'node:fs';
 import { tempDir } from './helpers.mjs';
 
 function reference(buf) {
@@ -23,8 +24,12 @@ function reference(buf) {
 }
 
 async function lines(file, opts) {
+  return linesOf(readChunks(file, opts));
+}
+
+async function linesOf(chunks) {
   const out = [];
-  for await (const c of readChunks(file, opts)) {
+  for await (const c of chunks) {
     if (c.overlong) {
       out.push({ line: c.startLine, offset: c.startOffset, overlong: c.overlong.bytes, head: c.overlong.head, terminated: c.overlong.terminated });
       continue;
@@ -102,4 +107,67 @@ test('reader: a long last line without its newline is the last chunk, even if th
     if (!c.data.toString().endsWith('\n')) appendFileSync(file, 'yy\nnext\n');
   }
   assert.deepEqual(got.map((s) => s.length), [6, 200_000], 'nothing read after the unterminated last line');
+});
+
+test('readFiles: many files, small ones read whole, give the same lines, numbers, offsets and files as readChunks file by file', async (t) => {
+  const dir = tempDir(t);
+  const bodies = ['', 'a\nbb\n', 'no newline at all', '\n\nx\n', 'one\ntwo\nunterminated', 'y'.repeat(3000) + '\n' + 'z'.repeat(10) + '\n', 'q\n'.repeat(900), '\r\n{}\r\n'];
+  const files = bodies.map((b, i) => {
+    const path = join(dir, `${String(i).padStart(2, '0')}.log`);
+    writeFileSync(path, b);
+    return { path, size: statSync(path).size };
+  });
+  // A file that grows after it was listed: the listed size is stale, all of it is still read.
+  appendFileSync(files[1].path, 'grown\n'.repeat(500));
+  for (const chunkBytes of [7, 64, 1024, 4096, 1 << 20]) {
+    const want = [];
+    for (const f of files) for (const l of await lines(f.path, { chunkBytes })) want.push({ file: f.path, ...l });
+    const got = [];
+    for await (const c of readFiles(files, { chunkBytes })) {
+      for (const l of await linesOf([c])) got.push({ file: c.file, ...l });
+    }
+    assert.deepEqual(got, want, `chunkBytes ${chunkBytes}`);
+  }
+});
+
+test('readFiles: a file that cannot be opened fails when it is reached, after the files before it', async (t) => {
+  const dir = tempDir(t);
+  const ok = join(dir, 'a.log');
+  writeFileSync(ok, 'x\n');
+  const files = [{ path: ok, size: 2 }, { path: join(dir, 'gone.log'), size: 10 }, { path: join(dir, 'gone-big.log'), size: 10 << 20 }];
+  const seen = [];
+  await assert.rejects(async () => {
+    for await (const c of readFiles(files)) seen.push(c.file);
+  }, /cannot open .*gone\.log/);
+  assert.deepEqual(seen, [ok]);
+});
+
+test('ReadAhead: small files come whole and in order even when the caller skips some; grown, large and missing files are left to the ordinary reads', async (t) => {
+  const dir = tempDir(t);
+  const files = [];
+  for (let i = 0; i < 40; i++) {
+    const path = join(dir, `${String(i).padStart(2, '0')}.log`);
+    writeFileSync(path, `{"n":${i}}\n`.repeat(1 + (i % 5)) + (i % 3 === 0 ? 'tail' : ''));
+    files.push({ path, size: statSync(path).size });
+  }
+  files.push({ path: join(dir, 'missing.log'), size: 10 });
+  const big = join(dir, 'big.log');
+  writeFileSync(big, 'x'.repeat(5000) + '\n');
+  files.push({ path: big, size: 5001 });
+  appendFileSync(files[30].path, 'grown\n'); // listed shorter than it is now
+  const ahead = new ReadAhead(files, { chunkBytes: 4096 });
+  for (let i = 0; i < 40; i += 1 + (i % 2)) {
+    const got = await ahead.take(files[i].path);
+    if (i === 30) {
+      assert.equal(got, undefined, 'a file grown since listed is not given');
+      continue;
+    }
+    assert.deepEqual(got, readFileSync(files[i].path), `file ${i}`);
+    // Its chunks are readChunks' chunks, from any start.
+    const want = await lines(files[i].path, { chunkBytes: 4096 });
+    assert.deepEqual(await linesOf(wholeFileChunks(files[i].path, got)), want);
+  }
+  assert.equal(await ahead.take(files[40].path), undefined, 'a missing file: the ordinary path reports it');
+  assert.equal(await ahead.take(big), undefined, 'not shorter than a read');
+  await ahead.close();
 });

@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import type { Counters } from '../telemetry/convert.js';
 import type { TeamMap } from '../telemetry/envelope.js';
 import type { InputFile } from '../input/list.js';
-import { DEFAULT_CHUNK_BYTES, readChunks, type Chunk, type ReadOptions } from '../input/reader.js';
+import { DEFAULT_CHUNK_BYTES, readFiles, type Chunk, type ReadOptions } from '../input/reader.js';
 import type { TableName } from '../tables/schema.js';
 import { ChunkSerializer } from './serialize.js';
 import { isJip3Chunk } from '../input/jip3-reader.js';
@@ -106,14 +106,18 @@ export function startConverter<M>(opts: PipelineOptions, onOutput: OnOutput<M>):
 export async function runPipeline(files: readonly InputFile[], opts: PipelineOptions, onOutput: OnOutput): Promise<void> {
   const conv = startConverter(opts, onOutput);
   try {
-    for (const f of files) {
-      for await (const chunk of readChunks(f.path, opts.read)) await conv.push(chunk, { file: chunk.file, bytes: chunk.overlong ? chunk.overlong.bytes : chunk.data.length });
-    }
+    for await (const chunk of readFiles(files, opts.read)) await conv.push(chunk, { file: chunk.file, bytes: chunk.overlong ? chunk.overlong.bytes : chunk.data.length });
     await conv.flush();
   } finally {
     await conv.close();
   }
 }
+
+// The workers start only once this many bytes of ordinary chunks have come (the first ones are
+// converted on the main thread meanwhile): an input of huge lines with a few ordinary lines
+// between them (all converted on the main thread, below) never pays for two idle worker
+// isolates (32 MiB-lines file, --workers 2: peak RSS ~220 -> ~185 MB).
+const LAZY_START_BYTES = 2 << 20;
 
 // A chunk this big (a line of several megabytes) is converted on the main thread, once every
 // chunk sent before it is back: converting a line takes several times its size in memory, and
@@ -147,7 +151,9 @@ function exposeGc(): ((o?: { type: 'minor' }) => void) | undefined {
 
 class WorkerConverter<M> implements ChunkConverter<M> {
   private readonly n: number;
-  private readonly workers: Worker[];
+  private workers: Worker[] = [];
+  // Bytes of ordinary chunks converted here before the workers were started (LAZY_START_BYTES).
+  private before = 0;
   private readonly maxInFlight: number;
   private readonly done = new Map<number, WorkerReply>();
   // Per chunk in flight: what the caller is told, its size, and which worker has it.
@@ -169,12 +175,16 @@ class WorkerConverter<M> implements ChunkConverter<M> {
     private readonly onOutput: OnOutput<M>,
   ) {
     const n = (this.n = opts.workers);
-    const teams = opts.teams ? [...opts.teams] : [];
-    // A young generation of 24 MB instead of V8's default 48 (semi-spaces of 8 MB): a chunk's
-    // garbage still dies young, and each worker holds ~20 MB less (W1 --workers 2: 220 -> 180 MB).
-    this.workers = Array.from({ length: n }, () => new Worker(new URL('./worker.js', import.meta.url), { workerData: { teams, rowRefs: !!opts.rowRefs }, resourceLimits: { maxYoungGenerationSizeMb: 24 } }));
     this.maxInFlight = n * 2;
     this.load = new Array<number>(n).fill(0);
+  }
+
+  /** Starts the workers (at the first ordinary chunk past LAZY_START_BYTES). */
+  private start(): void {
+    const teams = this.opts.teams ? [...this.opts.teams] : [];
+    // A young generation of 24 MB instead of V8's default 48 (semi-spaces of 8 MB): a chunk's
+    // garbage still dies young, and each worker holds ~20 MB less (W1 --workers 2: 220 -> 180 MB).
+    this.workers = Array.from({ length: this.n }, () => new Worker(new URL('./worker.js', import.meta.url), { workerData: { teams, rowRefs: !!this.opts.rowRefs }, resourceLimits: { maxYoungGenerationSizeMb: 24 } }));
     for (const w of this.workers) {
       w.on('message', (r: WorkerReply) => {
         this.done.set(r.seq, r);
@@ -261,7 +271,10 @@ class WorkerConverter<M> implements ChunkConverter<M> {
   }
 
   async push(chunk: Chunk, meta: M): Promise<void> {
-    if (chunk.data.length >= BIG_CHUNK_BYTES) {
+    const small = chunk.data.length < BIG_CHUNK_BYTES;
+    if (this.workers.length === 0 && small && this.before + chunk.data.length > LAZY_START_BYTES) this.start();
+    if (!small || this.workers.length === 0) {
+      if (small) this.before += chunk.data.length;
       await this.waitFor(() => this.nextOut === this.seq);
       const out = isJip3Chunk(chunk)
         ? (this.inlineJip3 ??= new Jip3ChunkConverter(this.opts.rowRefs ? { rowRefs: true } : {})).run(chunk)

@@ -9,7 +9,7 @@ import { isJip3Path, listLogFiles, type InputFile } from '../input/list.js';
 import { readJip3Chunks } from '../input/jip3-reader.js';
 import { fileIdentity, identityFromStart, layoutName } from '../input/identity.js';
 import { Follower, SETTLE_MS } from '../input/follow.js';
-import { readChunks, type Chunk } from '../input/reader.js';
+import { ReadAhead, readChunks, wholeFileChunks, type Chunk } from '../input/reader.js';
 import type { FilePosition, ResumePositions, Sink, SinkBatch, SinkResult } from '../sinks/sink.js';
 import { startConverter, usefulWorkers, type ChunkConverter, type ChunkOutput } from './pipeline.js';
 import { startProgress, summarise, type RunSummary } from './summary.js';
@@ -130,6 +130,8 @@ export async function runToSink(sink: Sink, opts: RunToSinkOptions): Promise<Run
     throw e;
   }
   const workers = usefulWorkers(opts.workers, follow ? undefined : initial.map((f) => f.size), opts.chunkBytes);
+  // Without --follow every listed file is read once, in order: small ones are read ahead.
+  const ahead = follow ? undefined : new ReadAhead(initial.filter((f) => !isJip3Path(f.path)), { ...(opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {}), ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}) });
   const progress = startProgress(opts.command, initial.reduce((a, f) => a + f.size, 0), opts.progress);
 
   async function deliver(o: ChunkOutput, m: BatchMeta): Promise<void> {
@@ -177,7 +179,9 @@ export async function runToSink(sink: Sink, opts: RunToSinkOptions): Promise<Run
 
   /** Reads what is new in one file. */
   async function pump(f: InputFile): Promise<void> {
-    if (lazyIds) return pumpFromStart(f);
+    // The whole file, when it was read ahead (bytes from offset 0): identity and chunks from it.
+    const wholeFile = ahead ? await ahead.take(f.path) : undefined;
+    if (lazyIds) return pumpFromStart(f, wholeFile);
     let id = ids.get(f.path);
     if (!id) {
       if (positions.watermark && isLayout(f.path) && layoutName(f.path) <= positions.watermark) {
@@ -185,7 +189,7 @@ export async function runToSink(sink: Sink, opts: RunToSinkOptions): Promise<Run
         complete.add(f.path);
         return;
       }
-      id = await fileIdentity(f.path, !follow || !(await isFresh(f.path)));
+      id = wholeFile ? identityFromStart(f.path, wholeFile) : await fileIdentity(f.path, !follow || !(await isFresh(f.path)));
       if (!id) return; // empty, or its first line is still being written
       ids.set(f.path, id);
     }
@@ -210,25 +214,29 @@ export async function runToSink(sink: Sink, opts: RunToSinkOptions): Promise<Run
       return;
     }
     complete.delete(f.path);
-    await readFrom(f, id, cur);
+    await readFrom(f, id, cur, wholeFile);
   }
 
   /** A file read whole from its start, its identity taken from its first chunk. */
-  async function pumpFromStart(f: InputFile): Promise<void> {
+  async function pumpFromStart(f: InputFile, wholeFile: Buffer | undefined): Promise<void> {
     if (f.size === 0) {
       complete.add(f.path);
       return;
     }
-    await readFrom(f, undefined, { offset: 0, line: 1 });
+    await readFrom(f, undefined, { offset: 0, line: 1 }, wholeFile);
   }
 
-  /** Reads a file from `from` to its end (or to a last line held back). */
-  async function readFrom(f: InputFile, knownId: string | undefined, from: FilePosition): Promise<void> {
+  /**
+   * Reads a file from `from` to its end (or to a last line held back); from `wholeFile`, its
+   * bytes from offset 0, when they were read ahead (ReadAhead).
+   */
+  async function readFrom(f: InputFile, knownId: string | undefined, from: FilePosition, wholeFile?: Buffer): Promise<void> {
     let id = knownId;
     let held = false;
     // JIP-3 captures (.jip3) come in chunks of whole records; a partial last record of a file a
     // collector may still be writing is left for the next poll or run. A chunk of records does
-    // not start at the file's first byte, so a capture's identity is read from the file.
+    // not start at the file's first byte, so a capture's identity is read from the file (and
+    // captures are never read ahead as lines).
     const jip3 = isJip3Path(f.path);
     if (jip3 && id === undefined) {
       id = await fileIdentity(f.path, true);
@@ -237,7 +245,9 @@ export async function runToSink(sink: Sink, opts: RunToSinkOptions): Promise<Run
     }
     const chunks = jip3
       ? readJip3Chunks(f.path, { start: from, partialTail: follow || (await isFresh(f.path)) ? 'wait' : 'reject', ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}) })
-      : readChunks(f.path, { start: from, ...(opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {}), ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}) });
+      : wholeFile
+        ? wholeFileChunks(f.path, wholeFile, from)
+        : readChunks(f.path, { start: from, ...(opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {}), ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}) });
     for await (const chunk of chunks) {
       if (id === undefined) {
         id = identityFromStart(f.path, chunk.overlong ? chunk.overlong.head : chunk.data);
@@ -321,6 +331,7 @@ export async function runToSink(sink: Sink, opts: RunToSinkOptions): Promise<Run
   } catch {
     // workers already gone
   }
+  await ahead?.close();
   progress.stop();
   if (failure !== undefined || (stopped && !sink.resumable)) {
     aborted = true;
