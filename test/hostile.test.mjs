@@ -386,7 +386,8 @@ test('friction: the summary names the output folder and the rejects file, says "
   assert.match(r.stderr, new RegExp(`\\n  rejects: ${join(out, '_rejects.jsonl')}`));
   assert.doesNotMatch(r.stderr, /MB\/s|1 lines|file\(s\)/);
   const clean = await runCli(['dune', LOGS, '--out', join(dir, 'o2')]);
-  assert.match(clean.stderr, /^dune: 3 files, 348 lines /);
+  // logs/: 3 .log files (348 lines) and logs/jip3/: 2 JIP-3 captures (1,832 records).
+  assert.match(clean.stderr, /^dune: 5 files, 2180 lines /);
   assert.match(clean.stderr, /\n  rejects: none \(no file written\)/);
 });
 
@@ -478,14 +479,15 @@ test('friction: schema create --dry-run without credentials shows the plan again
   const r = await runCli(['schema', 'create', '--dry-run', '--project', 'p1'], { env });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^dataset p1:crypto_jam \(US\): create\n  note: not connected to BigQuery \(BigQuery credentials not found: .*\): planned against an empty dataset\n/);
-  assert.equal(r.stdout.split('\n').filter((l) => / create: \d+ columns, partitioned by DAY on time/.test(l)).length, 11);
+  // 11 JSON telemetry tables and 7 jip3_ tables.
+  assert.equal(r.stdout.split('\n').filter((l) => / create: \d+ columns, partitioned by DAY on time/.test(l)).length, 18);
   assert.match(r.stdout, /\ndry run against an empty dataset \(not connected\): nothing was changed\n$/);
   const j = await runCli(['schema', 'create', '--dry-run', '--json'], { env });
   assert.equal(j.code, 0, j.stderr);
   const plan = JSON.parse(j.stdout);
   assert.match(plan.offline, /project id not found/);
   assert.equal(plan.createDataset, true);
-  assert.deepEqual(plan.tables.map((x) => x.action), Array(11).fill('create'));
+  assert.deepEqual(plan.tables.map((x) => x.action), Array(18).fill('create'));
   // Without --dry-run it is still an error.
   const real = await runCli(['schema', 'create', '--project', 'p1'], { env });
   assert.equal(real.code, 2);

@@ -22,6 +22,8 @@ export interface NodeInfo {
   bytes: number;
   /** Messages in the last 60 seconds. */
   messagesPerMinute: number;
+  /** Listener-specific facts (setExtra), e.g. `jip3`. */
+  [extra: string]: unknown;
 }
 
 /** What a connection knows about itself (listeners implement it). */
@@ -42,6 +44,7 @@ export class NodeEntry {
   bytes = 0;
   lastSeen = 0;
   blockHeight = -1;
+  extra: Record<string, Record<string, unknown>> | null = null;
   team: string | null = null;
   version: string | null = null;
   conn: ConnectionRef;
@@ -139,6 +142,7 @@ export class NodeRegistry {
         messages: e.messages,
         bytes: e.bytes,
         messagesPerMinute: perMin,
+        ...(e.extra ?? {}),
       });
     }
     out.sort((a, b) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0));
@@ -147,5 +151,16 @@ export class NodeRegistry {
 
   get size(): number {
     return this.nodes.size;
+  }
+
+  /**
+   * Listener-specific facts about a node, shown in its /api/nodes entry (e.g. `jip3`: protocol
+   * and GP version, address, best and finalized slot); each key's object is merged.
+   */
+  setExtra(key: string, patch: Record<string, Record<string, unknown>>): void {
+    const e = this.nodes.get(key);
+    if (!e) return;
+    e.extra ??= {};
+    for (const [k, v] of Object.entries(patch)) e.extra[k] = { ...(e.extra[k] ?? {}), ...v };
   }
 }

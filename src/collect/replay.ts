@@ -6,7 +6,7 @@
 import { connect, type Socket } from 'node:net';
 import { hostname as osHostname } from 'node:os';
 import { WebSocket } from 'ws';
-import { listLogFiles } from '../input/list.js';
+import { isJip3Path, listLogFiles } from '../input/list.js';
 import { readChunks } from '../input/reader.js';
 import type { HostPort } from './collector.js';
 
@@ -150,7 +150,8 @@ function senderKey(line: Buffer): string | null {
 
 export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
   const t0 = performance.now();
-  const files = await listLogFiles(opts.paths);
+  // .jip3 captures are binary: `--framing jip3` replays them (src/collect/jip3-replay.ts).
+  const files = (await listLogFiles(opts.paths)).filter((f) => !isJip3Path(f.path));
   const k = Math.max(1, opts.nodes);
   const senders = await Promise.all(Array.from({ length: k }, () => (opts.framing === 'ws' ? wsSender(opts.to) : tcpSender(opts.to))));
   const host = opts.hostname ?? (osHostname().replace(/\s/g, '') || 'localhost');

@@ -4,6 +4,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { startCollector, parseHostPort, type HostPort } from '../collect/collector.js';
 import { ConfigError, describeError } from '../errors.js';
+import { DEFAULT_MAX_FRAME_BYTES, listenJip3, type Jip3Listener } from '../collect/jip3.js';
 import { EXIT_OK, intArg, type CliIO } from './common.js';
 
 interface CollectFlags {
@@ -21,6 +22,9 @@ interface CollectFlags {
   maxPendingBytes: number;
   json: boolean;
   quiet: boolean;
+  jip3?: string | true;
+  maxFrameBytes: number;
+  jip3CollectorId: number;
 }
 
 function hostPortOrOff(name: string) {
@@ -62,6 +66,9 @@ export function registerCollect(program: Command, io: CliIO): void {
     .addOption(new Option('--idle-timeout <seconds>', 'close a connection silent this long (0: never)').argParser(secondsArg('--idle-timeout')).default(120))
     .addOption(new Option('--max-bytes-per-second <n>', 'per-connection byte-rate limit: a faster sender is paused (0: off)').argParser(intArg('--max-bytes-per-second', 0)).default(0))
     .addOption(new Option('--duplicate-window-ms <n>', "drop a reconnect's first message byte-identical to the peer's last one within this window (0: off)").argParser(intArg('--duplicate-window-ms', 0)).default(10_000))
+    .option('--jip3 [host:port]', 'JIP-3 binary telemetry listener (nodes\' --telemetry HOST:PORT), writing HHMM.jip3 capture files (docs/jip3.md); off unless given, 0.0.0.0:9000 without a value')
+    .addOption(new Option('--jip3-collector-id <n>', 'this collector\'s number, 0..15, when several load into the same tables (keeps JIP-3 connection IDs apart)').argParser(intArg('--jip3-collector-id', 0)).default(0))
+    .addOption(new Option('--max-frame-bytes <n>', 'longest JIP-3 frame; a longer one closes its connection').argParser(intArg('--max-frame-bytes', 1)).default(DEFAULT_MAX_FRAME_BYTES))
     .option('--json', 'print a machine-readable summary on stdout at exit', false)
     .option('-q, --quiet', 'no status line and no summary on stderr', false)
     .action(async (o: CollectFlags) => {
@@ -82,7 +89,13 @@ export function registerCollect(program: Command, io: CliIO): void {
       if (programs.length === 0) throw new ConfigError('--program needs at least one tag');
       const syslog = hp(o.syslog, '--syslog');
       const ws = hp(o.ws, '--ws');
-      if (!syslog && !ws) throw new ConfigError('nothing to listen on: give --syslog or --ws');
+      let jip3Addr: HostPort | null = null;
+      try {
+        jip3Addr = o.jip3 === undefined ? null : parseHostPort(o.jip3 === true ? '0.0.0.0:9000' : o.jip3, '--jip3');
+      } catch (e) {
+        throw new ConfigError(describeError(e));
+      }
+      if (!syslog && !ws && !jip3Addr) throw new ConfigError('nothing to listen on: give --syslog, --ws or --jip3');
       const log = (l: string) => io.stderr(`${statusShown ? '\n' : ''}jam-etl collect: ${l}\n`);
       let statusShown = false;
       let collector;
@@ -104,6 +117,16 @@ export function registerCollect(program: Command, io: CliIO): void {
       } catch (e) {
         stop();
         throw new ConfigError(`cannot start: ${describeError(e)}`);
+      }
+      let jip3: Jip3Listener | undefined;
+      if (jip3Addr) {
+        try {
+          jip3 = await listenJip3(collector, { ...jip3Addr, maxFrameBytes: o.maxFrameBytes, fsyncMs: o.fsyncMs, collectorId: o.jip3CollectorId });
+        } catch (e) {
+          await collector.close();
+          throw new ConfigError(`cannot start the JIP-3 listener: ${describeError(e)}`);
+        }
+        io.stderr(`jam-etl collect: jip3 ${jip3.address.host}:${jip3.address.port}; writing ${o.out}/YYYY/MM/DD/HHMM.jip3\n`);
       }
       const a = collector.addresses;
       const show = (x?: HostPort) => (x ? `${x.host}:${x.port}` : 'off');
@@ -137,6 +160,7 @@ export function registerCollect(program: Command, io: CliIO): void {
         refusedConnections: await byReason(m.refusedConnections),
         incompleteMessages: await m.counterValue(m.incompleteMessages),
         partialLinesRecovered: collector.recovered.length,
+        ...(jip3 ? { jip3: { events: jip3.metrics.total(), records: jip3.writer.writtenRecords, bytes: jip3.writer.writtenBytes, files: jip3.writer.files.size } } : {}),
       };
       if (o.json) io.stdout(JSON.stringify(summary, null, 2) + '\n');
       if (!o.quiet) {

@@ -4,11 +4,12 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { parseHostPort } from '../collect/collector.js';
 import { REPLAY_FRAMINGS, replay, type ReplayFraming } from '../collect/replay.js';
 import { ConfigError, describeError } from '../errors.js';
+import { replayJip3 } from '../collect/jip3-replay.js';
 import { EXIT_OK, intArg, type CliIO } from './common.js';
 
 interface ReplayFlags {
   to: string;
-  framing: ReplayFraming;
+  framing: ReplayFraming | 'jip3';
   rate: number;
   nodes: number;
   program: string;
@@ -23,7 +24,7 @@ export function registerReplay(program: Command, io: CliIO): void {
     .description('send the lines of .log files to a collector as nodes would (K connections, a syslog framing or WebSocket)')
     .argument('[paths...]', '.log files or folders', ['./logs'])
     .requiredOption('--to <host:port>', 'the collector (syslog TCP, or WebSocket with --framing ws)')
-    .addOption(new Option('--framing <f>', 'go: Go log/syslog (LF); rust3164 / rfc5424: Rust syslog crate (no terminator); octet: RFC 6587 octet counting; ws: WebSocket /submit').choices(REPLAY_FRAMINGS as string[]).default('go'))
+    .addOption(new Option('--framing <f>', 'go: Go log/syslog (LF); rust3164 / rfc5424: Rust syslog crate (no terminator); octet: RFC 6587 octet counting; ws: WebSocket /submit; jip3: the .jip3 capture files, one connection per captured node connection (collect --jip3)').choices([...REPLAY_FRAMINGS, 'jip3']).default('go'))
     .addOption(new Option('--rate <n>', 'messages per second over all connections (0: as fast as possible)').argParser(intArg('--rate', 0)).default(0))
     .addOption(new Option('--nodes <k>', 'concurrent connections (a sender_id always uses the same one)').argParser(intArg('--nodes', 1)).default(1))
     .option('--program <tag>', 'syslog tag', 'jamtart')
@@ -40,7 +41,7 @@ export function registerReplay(program: Command, io: CliIO): void {
       if (/\s/.test(o.program) || o.program === '') throw new ConfigError('--program must be one word');
       let res;
       try {
-        res = await replay({ paths, to, framing: o.framing, rate: o.rate, nodes: o.nodes, program: o.program, ...(o.hostname ? { hostname: o.hostname } : {}) });
+        res = o.framing === 'jip3' ? await replayJip3(paths, to) : await replay({ paths, to, framing: o.framing, rate: o.rate, nodes: o.nodes, program: o.program, ...(o.hostname ? { hostname: o.hostname } : {}) });
       } catch (e) {
         if (e instanceof ConfigError) throw e;
         throw new ConfigError(`replay to ${o.to} failed: ${describeError(e)}`);

@@ -20,7 +20,9 @@ export const SETTLE_MS = 10_000;
 
 const YEAR = /^\d{4}$/;
 const TWO = /^\d{2}$/;
-const MINUTE = /^\d{4}\.log$/;
+// HHMM.log, and HHMM.jip3 (JIP-3 captures, docs/jip3.md) beside them; within a minute the .jip3
+// sorts first, and collapsing walks the sorted names, so the watermark stays one point in time.
+const MINUTE = /^\d{4}\.(log|jip3)$/;
 
 export interface FollowFs {
   readdir(dir: string): Promise<Dirent[]>;

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { ConfigError, describeError } from '../errors.js';
+import { isJip3Path } from './list.js';
 
 /** How far the first line is read at most (a line can be many megabytes; its head is enough). */
 const HEAD_BYTES = 64 << 10;
@@ -45,6 +46,12 @@ export async function fileIdentity(path: string, whole: boolean): Promise<string
       n += bytesRead;
     }
     if (n === 0) return undefined;
+    if (isJip3Path(path)) {
+      // A JIP-3 capture has no lines: its "first line" is the file header and first record.
+      const need = n >= 45 ? Math.min(HEAD_BYTES, 45 + buf.readUInt32LE(41)) : Infinity;
+      if (n < need && !whole) return undefined;
+      return `${layoutName(path)}#${createHash('sha256').update(buf.subarray(0, Math.min(n, need))).digest('hex').slice(0, 16)}`;
+    }
     const nl = buf.subarray(0, n).indexOf(10);
     if (nl === -1 && n < HEAD_BYTES && !whole) return undefined;
     const head = buf.subarray(0, nl === -1 ? n : nl + 1);

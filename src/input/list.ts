@@ -1,5 +1,6 @@
 // Listing the input: files and folders named on the command line become the sorted list of
-// `.log` files to read (the collector's YYYY/MM/DD/HHMM.log paths sort in time order).
+// `.log` files (and `.jip3` JIP-3 captures) to read (the collector's YYYY/MM/DD/HHMM.log paths
+// sort in time order).
 //
 // A file is read once however it is named: `logs`, `$PWD/logs`, `logs/../logs`, a symlinked
 // folder or a hard link all reach the same device + inode, and only the first name it was found
@@ -9,13 +10,18 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, describeError } from '../errors.js';
 
+/** JIP-3 capture files (src/jip3/capture.ts), listed beside the .log files. */
+export const JIP3_EXTENSION = '.jip3';
+export const isJip3Path = (p: string): boolean => p.endsWith(JIP3_EXTENSION);
+const isInputName = (name: string): boolean => name.endsWith('.log') || name.endsWith(JIP3_EXTENSION);
+
 export interface InputFile {
   path: string;
   size: number;
 }
 
 /**
- * Expands files and folders (recursively, `*.log`) into a sorted list with every file once
+ * Expands files and folders (recursively, `*.log` and `*.jip3`) into a sorted list with every file once
  * (by device + inode, which also covers real paths); a ConfigError when nothing is found,
  * unless `allowEmpty` (a --follow run waits for the collector's first file).
  */
@@ -42,8 +48,8 @@ export async function listLogFiles(paths: readonly string[], opts: { allowEmpty?
       } else if (ent.isSymbolicLink()) {
         const st = await stat(p).catch(() => undefined);
         if (st?.isDirectory()) await walk(p, idOf(st));
-        else if (st?.isFile() && ent.name.endsWith('.log')) found.set(p, { size: st.size, id: idOf(st) });
-      } else if (ent.isFile() && ent.name.endsWith('.log')) {
+        else if (st?.isFile() && isInputName(ent.name)) found.set(p, { size: st.size, id: idOf(st) });
+      } else if (ent.isFile() && isInputName(ent.name)) {
         const st = await stat(p).catch(() => undefined);
         if (st?.isFile()) found.set(p, { size: st.size, id: idOf(st) });
       }

@@ -10,6 +10,8 @@ import type { InputFile } from '../input/list.js';
 import { DEFAULT_CHUNK_BYTES, readFiles, type Chunk, type ReadOptions } from '../input/reader.js';
 import type { TableName } from '../tables/schema.js';
 import { ChunkSerializer } from './serialize.js';
+import { isJip3Chunk } from '../input/jip3-reader.js';
+import { Jip3ChunkConverter } from '../jip3/convert.js';
 
 export interface ChunkOutput {
   tables: [TableName, string | Uint8Array | Uint8Array[]][];
@@ -27,6 +29,8 @@ export interface WorkerRequest {
   data: Uint8Array;
   lines: number;
   overlong?: { head: Uint8Array; bytes: number; terminated: boolean };
+  /** A JIP-3 capture chunk (src/input/jip3-reader.ts): its kind, prelude and tail mark. */
+  jip3?: { prelude?: Uint8Array; tail?: 'truncated' | 'bad_length' };
 }
 
 export interface WorkerReply {
@@ -84,9 +88,11 @@ export interface ChunkConverter<M> {
 export function startConverter<M>(opts: PipelineOptions, onOutput: OnOutput<M>): ChunkConverter<M> {
   if (opts.workers <= 1) {
     const ser = new ChunkSerializer(opts.teams, opts.rowRefs ? { rowRefs: true } : {});
+    let jip3: Jip3ChunkConverter | undefined;
     return {
       async push(chunk, meta) {
-        const wait = onOutput(ser.run(chunk), meta);
+        const out = isJip3Chunk(chunk) ? (jip3 ??= new Jip3ChunkConverter(opts.rowRefs ? { rowRefs: true } : {})).run(chunk) : ser.run(chunk);
+        const wait = onOutput(out, meta);
         if (wait) await wait;
       },
       async flush() {},
@@ -154,6 +160,7 @@ class WorkerConverter<M> implements ChunkConverter<M> {
   private readonly sent = new Map<number, { meta: M; bytes: number; worker: number }>();
   private readonly load: number[]; // bytes in flight per worker
   private inline: ChunkSerializer | undefined;
+  private inlineJip3: Jip3ChunkConverter | undefined;
   private readonly gc = exposeGc();
   private young = 0; // output bytes handed on since the last collection
   private full = 0; // ... since the last full one
@@ -248,6 +255,11 @@ class WorkerConverter<M> implements ChunkConverter<M> {
     }
     const req: WorkerRequest = { seq: s, file: chunk.file, startLine: chunk.startLine, startOffset: chunk.startOffset, data, lines: chunk.lines };
     if (chunk.overlong) req.overlong = { head: new Uint8Array(chunk.overlong.head), bytes: chunk.overlong.bytes, terminated: chunk.overlong.terminated };
+    if (isJip3Chunk(chunk)) {
+      req.jip3 = {};
+      if (chunk.prelude) req.jip3.prelude = new Uint8Array(chunk.prelude);
+      if (chunk.tail) req.jip3.tail = chunk.tail;
+    }
     // The least loaded worker: chunks differ in cost (a statistics message fans out into
     // thousands of rows).
     let w = 0;
@@ -264,8 +276,10 @@ class WorkerConverter<M> implements ChunkConverter<M> {
     if (!small || this.workers.length === 0) {
       if (small) this.before += chunk.data.length;
       await this.waitFor(() => this.nextOut === this.seq);
-      this.inline ??= new ChunkSerializer(this.opts.teams, this.opts.rowRefs ? { rowRefs: true } : {});
-      const wait = this.onOutput(this.inline.run(chunk), meta);
+      const out = isJip3Chunk(chunk)
+        ? (this.inlineJip3 ??= new Jip3ChunkConverter(this.opts.rowRefs ? { rowRefs: true } : {})).run(chunk)
+        : (this.inline ??= new ChunkSerializer(this.opts.teams, this.opts.rowRefs ? { rowRefs: true } : {})).run(chunk);
+      const wait = this.onOutput(out, meta);
       if (wait) await wait;
       return;
     }

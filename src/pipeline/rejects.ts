@@ -21,7 +21,14 @@ export type RejectCode =
   | 'too_deep'
   | 'invalid_unicode'
   | 'destination'
-  | 'row_too_large';
+  | 'row_too_large'
+  // JIP-3 capture records (src/jip3/convert.ts, docs/jip3.md)
+  | 'jip3_decode'
+  | 'jip3_unknown_event'
+  | 'jip3_bad_node_info'
+  | 'jip3_no_node_info'
+  | 'jip3_bad_record'
+  | 'jip3_truncated_record';
 
 /** Thrown by the envelope and the handlers; caught per line and turned into a reject record. */
 export class RejectError extends Error {
@@ -45,4 +52,13 @@ export interface RejectRecord {
   /** Set when only the first bytes of an over-long line are kept. */
   truncated_bytes?: number;
   table?: string;
+  // JIP-3 rejects: where in the capture, which connection and event, where in the frame.
+  /** Byte offset of the capture record in its file. */
+  record_offset?: number;
+  connection?: number;
+  event_id?: number;
+  /** Byte offset inside the frame where decoding failed. */
+  offset?: number;
+  /** The frame's bytes (or the record's, for a bad record) as 0x-hex. */
+  raw_hex?: string;
 }

@@ -5,7 +5,8 @@
 import { stat } from 'node:fs/promises';
 import type { TeamMap } from '../telemetry/envelope.js';
 import { addCounters, newCounters, rejectOf, type Counters } from '../telemetry/convert.js';
-import { listLogFiles, type InputFile } from '../input/list.js';
+import { isJip3Path, listLogFiles, type InputFile } from '../input/list.js';
+import { readJip3Chunks } from '../input/jip3-reader.js';
 import { fileIdentity, identityFromStart, layoutName } from '../input/identity.js';
 import { Follower, SETTLE_MS } from '../input/follow.js';
 import { ReadAhead, readChunks, wholeFileChunks, type Chunk } from '../input/reader.js';
@@ -130,7 +131,7 @@ export async function runToSink(sink: Sink, opts: RunToSinkOptions): Promise<Run
   }
   const workers = usefulWorkers(opts.workers, follow ? undefined : initial.map((f) => f.size), opts.chunkBytes);
   // Without --follow every listed file is read once, in order: small ones are read ahead.
-  const ahead = follow ? undefined : new ReadAhead(initial, { ...(opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {}), ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}) });
+  const ahead = follow ? undefined : new ReadAhead(initial.filter((f) => !isJip3Path(f.path)), { ...(opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {}), ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}) });
   const progress = startProgress(opts.command, initial.reduce((a, f) => a + f.size, 0), opts.progress);
 
   async function deliver(o: ChunkOutput, m: BatchMeta): Promise<void> {
@@ -232,7 +233,21 @@ export async function runToSink(sink: Sink, opts: RunToSinkOptions): Promise<Run
   async function readFrom(f: InputFile, knownId: string | undefined, from: FilePosition, wholeFile?: Buffer): Promise<void> {
     let id = knownId;
     let held = false;
-    const chunks = wholeFile ? wholeFileChunks(f.path, wholeFile, from) : readChunks(f.path, { start: from, ...(opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {}), ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}) });
+    // JIP-3 captures (.jip3) come in chunks of whole records; a partial last record of a file a
+    // collector may still be writing is left for the next poll or run. A chunk of records does
+    // not start at the file's first byte, so a capture's identity is read from the file (and
+    // captures are never read ahead as lines).
+    const jip3 = isJip3Path(f.path);
+    if (jip3 && id === undefined) {
+      id = await fileIdentity(f.path, true);
+      if (id === undefined || !own(f, id)) return;
+      ids.set(f.path, id);
+    }
+    const chunks = jip3
+      ? readJip3Chunks(f.path, { start: from, partialTail: follow || (await isFresh(f.path)) ? 'wait' : 'reject', ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}) })
+      : wholeFile
+        ? wholeFileChunks(f.path, wholeFile, from)
+        : readChunks(f.path, { start: from, ...(opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {}), ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}) });
     for await (const chunk of chunks) {
       if (id === undefined) {
         id = identityFromStart(f.path, chunk.overlong ? chunk.overlong.head : chunk.data);
@@ -242,7 +257,7 @@ export async function runToSink(sink: Sink, opts: RunToSinkOptions): Promise<Run
       const start = { offset: chunk.startOffset, line: chunk.startLine };
       const end = endOf(chunk);
       const bytes = chunk.overlong ? chunk.overlong.bytes : chunk.data.length;
-      if (!terminated(chunk)) {
+      if (!jip3 && !terminated(chunk)) {
         // The file's last line, without its newline (the reader gives it out last, alone): a
         // collector may be in the middle of writing it.
         const fresh = await isFresh(f.path);
@@ -355,7 +370,7 @@ export async function runToSink(sink: Sink, opts: RunToSinkOptions): Promise<Run
 }
 
 function isLayout(path: string): boolean {
-  return /^\d{4}\/\d{2}\/\d{2}\/\d{4}\.log$/.test(layoutName(path));
+  return /^\d{4}\/\d{2}\/\d{2}\/\d{4}\.(log|jip3)$/.test(layoutName(path));
 }
 
 function sleepUnlessAborted(ms: number, signal: AbortSignal | undefined): Promise<void> {

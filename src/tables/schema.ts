@@ -18,7 +18,8 @@ export interface Column {
   description?: string;
 }
 
-export const TABLE_NAMES = [
+/** The tables of the JSON telemetry (.log files), docs/TABLES contract. */
+export const JSON_TABLE_NAMES = [
   'blocks',
   'validatorstatistics',
   'corestatistics',
@@ -31,7 +32,22 @@ export const TABLE_NAMES = [
   'services',
   'segments',
 ] as const;
+
+/** The tables of JIP-3 binary telemetry (.jip3 capture files), docs/jip3.md. */
+export const JIP3_TABLE_NAMES = [
+  'jip3_connections',
+  'jip3_events',
+  'jip3_dropped',
+  'jip3_status',
+  'jip3_blocks',
+  'jip3_workpackages',
+  'jip3_availability',
+] as const;
+
+/** Every table, JSON telemetry's first: sinks, schema commands and counters cover them all. */
+export const TABLE_NAMES = [...JSON_TABLE_NAMES, ...JIP3_TABLE_NAMES] as const;
 export type TableName = (typeof TABLE_NAMES)[number];
+export type Jip3TableName = (typeof JIP3_TABLE_NAMES)[number];
 
 export type CellValue = string | number | boolean | null;
 export type Row = Record<string, CellValue>;

@@ -27,6 +27,15 @@ export const CLUSTERING: Record<TableName, readonly string[]> = {
   workpackages: ['team', 'sender_id'],
   services: ['service_index', 'team', 'sender_id'],
   segments: ['work_package_hash', 'core_index', 'team', 'sender_id'],
+  // JIP-3 (docs/jip3.md): events link by (connection, event_id), so those cluster every event
+  // table after the node; the events table leads with the discriminator most queries filter on.
+  jip3_connections: ['node', 'implementation_name'],
+  jip3_events: ['discriminator', 'node', 'connection', 'event_id'],
+  jip3_dropped: ['node', 'connection', 'event_id'],
+  jip3_status: ['node', 'connection', 'event_id'],
+  jip3_blocks: ['node', 'connection', 'event_id'],
+  jip3_workpackages: ['node', 'connection', 'event_id'],
+  jip3_availability: ['node', 'connection', 'event_id'],
 };
 
 export const PARTITION_FIELD = 'time';

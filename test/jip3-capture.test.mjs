@@ -1,0 +1,196 @@
+// JIP-3 capture files end to end: the generator, the reader (chunking, resume, prelude), the
+// converter (rows, links, rejects), and jam-etl dune over .jip3 files.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { generateJip3 } from '../dist/generate/jip3.js';
+import { readJip3Chunks } from '../dist/input/jip3-reader.js';
+import { Jip3ChunkConverter } from '../dist/jip3/convert.js';
+import { encodeRecord, fileHeader, FILE_HEADER_BYTES, RECORD_HEADER_BYTES } from '../dist/jip3/capture.js';
+import { readJsonl, ROOT, runCli, tempDir } from './helpers.mjs';
+import { encodeEvent, encodeNodeInfo, le, Values } from './jip3-spec-encoder.mjs';
+
+async function convertFile(path, opts = {}) {
+  const conv = new Jip3ChunkConverter();
+  const tables = {};
+  const rejects = [];
+  let lines = 0;
+  let lastEnd;
+  for await (const c of readJip3Chunks(path, opts)) {
+    const r = conv.run(c);
+    lines += r.counters.lines;
+    for (const [t, b] of r.tables) (tables[t] ??= []).push(...b.toString().split('\n').filter(Boolean).map((l) => JSON.parse(l)));
+    if (r.rejects.length) rejects.push(...r.rejects.toString().split('\n').filter(Boolean).map((l) => JSON.parse(l)));
+    lastEnd = { offset: c.startOffset + (c.overlong ? c.overlong.bytes : c.data.length), line: c.startLine + c.lines };
+  }
+  return { tables, rejects, lines, lastEnd };
+}
+
+test('generate --format jip3 is deterministic, covers all 115 kinds, and decodes without a reject', async (t) => {
+  const a = tempDir(t);
+  const b = tempDir(t);
+  const ra = await generateJip3({ out: a, minutes: 2, nodes: 4, cores: 3, seed: '7' });
+  await generateJip3({ out: b, minutes: 2, nodes: 4, cores: 3, seed: '7' });
+  assert.equal(Object.keys(ra.byKind).length, 115);
+  assert.ok(ra.dropped > 0, 'a dropped range');
+  assert.equal(ra.connections, 5, '4 nodes and one reconnect');
+  for (const f of readdirSync(a)) assert.ok(readFileSync(join(a, f)).equals(readFileSync(join(b, f))), `${f} same bytes`);
+  let events = 0;
+  const kinds = new Set();
+  for (const f of readdirSync(a).sort()) {
+    const r = await convertFile(join(a, f));
+    assert.deepEqual(r.rejects, [], f);
+    events += r.tables.jip3_events?.length ?? 0;
+    for (const e of r.tables.jip3_events ?? []) kinds.add(e.discriminator);
+  }
+  assert.equal(events, ra.events);
+  assert.equal(kinds.size, 115);
+});
+
+test('every chunk size and every resume point gives the same rows as one read (the prelude carries node information)', async (t) => {
+  const d = tempDir(t);
+  await generateJip3({ out: d, minutes: 2, nodes: 3, cores: 2, seed: '3' });
+  const file = join(d, readdirSync(d).sort()[1]); // the second minute: connections opened in the first
+  const whole = await convertFile(file);
+  assert.deepEqual(whole.rejects, []);
+  const all = whole.tables.jip3_events;
+  for (const chunkBytes of [40, 333, 4096]) {
+    const r = await convertFile(file, { chunkBytes });
+    assert.deepEqual(r.tables.jip3_events, all, `chunkBytes ${chunkBytes}`);
+  }
+  // Resume at record boundaries: find them by reading with tiny chunks.
+  const bounds = [];
+  for await (const c of readJip3Chunks(file, { chunkBytes: 1 })) bounds.push({ offset: c.startOffset, line: c.startLine });
+  for (const start of [bounds[3], bounds[Math.floor(bounds.length / 2)], bounds[bounds.length - 1]]) {
+    const r = await convertFile(file, { start });
+    assert.deepEqual(r.rejects, [], `resume at ${start.offset}`);
+    const n = r.tables.jip3_events?.length ?? 0;
+    assert.ok(n > 0);
+    assert.deepEqual(r.tables.jip3_events, all.slice(all.length - n), `resume at record ${start.line}`);
+  }
+});
+
+function capture(records) {
+  return Buffer.concat([fileHeader(), ...records]);
+}
+
+test('rejects: a frame that does not decode, an unknown discriminator, no node information, a truncated last record; the stream goes on', async (t) => {
+  const d = tempDir(t);
+  const v = new Values(5);
+  const info = encodeNodeInfo({ version: 1, cores: 341, paramBytes: 122, gp: '0.8.0' });
+  const good = encodeEvent(11, v, { version: 1, cores: 341 });
+  const status = encodeEvent(10, v, { version: 1, cores: 341 });
+  const badUtf8 = Uint8Array.from([...le(9, 8), 28, ...Array(32).fill(1), 2, 0xc3, 0x28]);
+  const unknown = Uint8Array.from([...le(9, 8), 250, 1, 2, 3]);
+  const T0 = 1_762_000_000_000_000;
+  const recs = [
+    encodeRecord(1, 5, T0, 0, info),
+    encodeRecord(3, 5, T0 + 1, 0, good.bytes),
+    encodeRecord(3, 5, T0 + 2, 1, badUtf8),
+    encodeRecord(3, 5, T0 + 3, 2, unknown),
+    encodeRecord(3, 6, T0 + 4, 0, good.bytes), // connection 6 never sent node information
+    encodeRecord(3, 5, T0 + 5, 3, status.bytes),
+    encodeRecord(3, 5, T0 + 6, 4, good.bytes.subarray(0, 20)),
+  ];
+  const path = join(d, 'x.jip3');
+  const body = capture(recs);
+  writeFileSync(path, Buffer.concat([body, recs[1].subarray(0, 10)]));
+  const r = await convertFile(path);
+  assert.equal(r.tables.jip3_connections.length, 1);
+  assert.equal(r.tables.jip3_connections[0].params_layout, 'gp0.8');
+  assert.equal(r.tables.jip3_connections[0].core_count, 341);
+  assert.deepEqual(r.tables.jip3_events.map((e) => e.event_id), [0, 3]);
+  assert.equal(JSON.parse(r.tables.jip3_status[0].guarantees_by_core).length, 341);
+  const byCode = Object.fromEntries(r.rejects.map((x) => [x.code + ':' + x.event_id + ':' + (x.connection ?? ''), x]));
+  const utf = byCode['jip3_decode:1:5'];
+  assert.match(utf.reason, /invalid_utf8/);
+  assert.equal(utf.offset, 9 + 32 + 1);
+  assert.equal(utf.raw_hex, '0x' + Buffer.from(badUtf8).toString('hex'));
+  assert.equal(utf.record_offset, FILE_HEADER_BYTES + recs[0].length + recs[1].length);
+  assert.equal(byCode['jip3_unknown_event:2:5'].reason, 'unknown event discriminator 250');
+  assert.ok(byCode['jip3_no_node_info:0:6']);
+  assert.match(byCode['jip3_decode:4:5'].reason, /truncated/);
+  const tail = r.rejects.find((x) => x.code === 'jip3_truncated_record');
+  assert.equal(tail.record_offset, body.length);
+  assert.equal(r.rejects.length, 5);
+  // Every record is counted: rows or one reject each (7 records + the tail).
+  assert.equal(r.lines, 8);
+  assert.deepEqual(r.lastEnd, { offset: body.length + 10, line: 9 });
+});
+
+test('links stay in the rows: block_executed keeps the Event ID of its importing event, also across files', async (t) => {
+  const d = tempDir(t);
+  await generateJip3({ out: d, minutes: 2, nodes: 3, cores: 2, seed: '1' });
+  const rows = [];
+  for (const f of readdirSync(d).sort()) rows.push(...((await convertFile(join(d, f))).tables.jip3_blocks ?? []));
+  const byKey = new Map(rows.map((r) => [`${r.connection}:${r.event_id}`, r]));
+  const executed = rows.filter((r) => r.discriminator === 47);
+  assert.ok(executed.length > 10);
+  let joined = 0;
+  for (const e of executed) {
+    const start = byKey.get(`${e.connection}:${e.linked_event_id}`);
+    if (!start) continue; // the chain's start fell in a dropped range
+    joined++;
+    assert.ok([40, 43].includes(start.discriminator));
+    assert.ok(start.time <= e.time);
+  }
+  assert.ok(joined >= executed.length - 3, `${joined} of ${executed.length} executed blocks join their start`);
+});
+
+test('jam-etl dune takes .jip3 files beside .log files; --workers 2 writes the same bytes as --workers 1', async (t) => {
+  const d = tempDir(t);
+  const o1 = tempDir(t);
+  const o2 = tempDir(t);
+  await generateJip3({ out: join(d, 'jip3'), minutes: 2, nodes: 3, cores: 2, seed: '2' });
+  writeFileSync(join(d, 'a.log'), '{"not":"telemetry"}\n');
+  const r1 = await runCli(['dune', d, '--out', o1, '--workers', '1', '--json', '-q']);
+  const r2 = await runCli(['dune', d, '--out', o2, '--workers', '2', '--json', '-q']);
+  assert.equal(r2.code, 0, r2.stderr);
+  assert.equal(r1.code, 0, r1.stderr);
+  const s1 = JSON.parse(r1.stdout);
+  assert.equal(s1.files, 3);
+  assert.equal(s1.rejects, 1);
+  assert.ok(s1.rows.jip3_events > 1000);
+  for (const f of readdirSync(o1)) if (f.endsWith('.jsonl') && f.startsWith('jip3_')) assert.ok(readFileSync(join(o1, f)).equals(readFileSync(join(o2, f))), f);
+  const conns = readJsonl(join(o1, 'jip3_connections.jsonl'));
+  assert.deepEqual([...new Set(conns.map((c) => c.protocol_version))].sort(), [0, 1]);
+  assert.deepEqual([...new Set(conns.map((c) => c.params_layout))].sort(), ['gp0.7', 'gp0.8']);
+});
+
+test('a capture header that is not ours is one line and exit 2', async (t) => {
+  const d = tempDir(t);
+  writeFileSync(join(d, 'x.jip3'), Buffer.from('hello world, not a capture\n'));
+  const r = await runCli(['dune', d, '--out', join(d, 'o'), '-q']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /not a JIP-3 capture file/);
+  assert.equal(r.stderr.trim().split('\n').length, 1);
+  void RECORD_HEADER_BYTES;
+});
+
+test('logs/jip3/ is exactly `jam-etl generate --format jip3 --out logs/jip3 --minutes 2 --validators 3 --cores 2 --seed 1`', async (t) => {
+  const d = tempDir(t);
+  const r = await runCli(['generate', '--format', 'jip3', '--out', d, '--minutes', '2', '--validators', '3', '--cores', '2', '--seed', '1', '-q']);
+  assert.equal(r.code, 0, r.stderr);
+  const ours = readdirSync(join(ROOT, 'logs', 'jip3')).filter((f) => f.endsWith('.jip3')).sort();
+  assert.deepEqual(readdirSync(d).sort(), ours);
+  for (const f of ours) assert.ok(readFileSync(join(d, f)).equals(readFileSync(join(ROOT, 'logs', 'jip3', f))), f);
+});
+
+test('every row the converter writes passes its table validator (the jip3_events lines are written by hand)', async (t) => {
+  const { rowValidators } = await import('../dist/tables/schema.js');
+  const v = rowValidators();
+  const d = tempDir(t);
+  await generateJip3({ out: d, minutes: 1, nodes: 3, cores: 341, seed: '9' });
+  let n = 0;
+  for (const f of readdirSync(d)) {
+    const r = await convertFile(join(d, f));
+    for (const [table, rows] of Object.entries(r.tables)) {
+      for (const row of rows) {
+        assert.ok(v.get(table)(row), `${table}: ${JSON.stringify(v.get(table).errors)}`);
+        n++;
+      }
+    }
+  }
+  assert.ok(n > 1000);
+});
