@@ -16,7 +16,7 @@ import { ConfigError, describeError, UsageError } from './errors.js';
 
 export function buildProgram(io: CliIO): Command {
   const program = new Command('jam-etl')
-    .description('Turn raw JAM telemetry logs into analytics tables for Dune and BigQuery.')
+    .description('Turn JAM telemetry (JSON envelopes in .log files, JIP-3 captures in .jip3 files) into tables for Dune, BigQuery and DuckDB; collect it from nodes; rank the implementations.')
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })

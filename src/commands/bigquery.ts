@@ -39,7 +39,7 @@ function seconds(name: string) {
 export function registerBigquery(program: Command, io: CliIO): Command {
   const cmd = program
     .command('bigquery')
-    .description('convert .log files (or folders of them) and put the rows into BigQuery: streaming with resume, or load jobs')
+    .description('convert .log and .jip3 files (or folders of them) and put the rows into BigQuery: streaming with resume, or load jobs')
     .argument('[paths...]', 'log files or folders', ['./logs']);
   addBigQueryTargetOptions(cmd)
     .option('--state <file>', 'resume state: per input file, how far BigQuery has acknowledged every row', '.jam-etl/bigquery-state.json')

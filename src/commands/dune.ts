@@ -47,7 +47,7 @@ const MSG_TYPES_HELP = `\nMessage types:\n${HANDLERS.map((h) => `  ${String(h.ms
 export function registerDune(program: Command, io: CliIO): Command {
   const dune = program
     .command('dune')
-    .description('convert .log files (or folders of them, recursively) into one JSONL file per table')
+    .description('convert .log and .jip3 files (or folders of them, recursively) into one JSONL file per table')
     .argument('[paths...]', 'log files or folders', ['./logs'])
     .option('-o, --out <dir>', 'output folder', './dune_exports')
     .addHelpText('after', MSG_TYPES_HELP)

@@ -21,7 +21,7 @@ interface GenerateFlags {
 export function registerGenerate(program: Command, io: CliIO): void {
   program
     .command('generate')
-    .description('write deterministic, realistic sample telemetry for all 9 message types as HHMM.log files')
+    .description('write deterministic, realistic sample telemetry: JSON envelopes of all 9 message types as HHMM.log files, or JIP-3 captures (--format jip3)')
     .option('-o, --out <dir>', 'output folder', './logs')
     .addOption(new Option('--minutes <n>', 'minutes of telemetry (one file per minute)').argParser(intArg('--minutes', 1)).default(3))
     .addOption(new Option('--validators <n>', 'validators V (6 = tiny testnet, 1023 = full "toaster")').argParser(intArg('--validators', 1)).default(6))
