@@ -5,7 +5,6 @@
 // here one level at a time, from the deepest existing ancestor down, with a bounded number of
 // system calls and a one-line ConfigError naming the level that failed.
 import { mkdirSync, statSync } from 'node:fs';
-import { mkdir, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { ConfigError, describeError } from './errors.js';
 
@@ -47,34 +46,6 @@ export function makeDirs(path: string, what = 'folder'): void {
       const code = (e as NodeJS.ErrnoException).code;
       // Someone else made it meanwhile: fine if it is a folder now.
       if (code === 'EEXIST' && statSync(level, { throwIfNoEntry: false })?.isDirectory()) continue;
-      throw new ConfigError(`cannot make ${what} ${path}: ${level}: ${describeError(e)}`);
-    }
-  }
-}
-
-/** makeDirs, for async callers (same checks; the mkdir calls are async). */
-export async function makeDirsAsync(path: string, what = 'folder'): Promise<void> {
-  const missing: string[] = [];
-  let p = resolve(path);
-  for (;;) {
-    const st = await stat(p).catch((e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT' || e.code === 'ENOTDIR') return undefined;
-      throw new ConfigError(`cannot make ${what} ${path}: ${p}: ${describeError(e)}`);
-    });
-    if (st) {
-      if (!st.isDirectory()) throw new ConfigError(`cannot make ${what} ${path}: ${p} is not a folder`);
-      break;
-    }
-    missing.push(p);
-    const up = dirname(p);
-    if (up === p) break;
-    p = up;
-  }
-  for (const level of missing.reverse()) {
-    try {
-      await mkdir(level);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST' && (await stat(level).catch(() => undefined))?.isDirectory()) continue;
       throw new ConfigError(`cannot make ${what} ${path}: ${level}: ${describeError(e)}`);
     }
   }

@@ -56,7 +56,7 @@
 // at 2025-01-01T12:00:00Z, so slots never straddle a minute).
 
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { makeDirsAsync } from '../fsutil.js';
+import { makeDirs } from '../fsutil.js';
 import { once } from 'node:events';
 import { dirname, join } from 'node:path';
 import { blake2b256, blake2b256Hex } from '../telemetry/blake2b.js';
@@ -1137,7 +1137,7 @@ export async function generate(opts: GenerateOptions): Promise<GenerateResult> {
       if (cur === undefined || cur.file !== slot.file) {
         await close();
         const path = join(opts.out, slot.file);
-        await makeDirsAsync(dirname(path), 'output folder');
+        makeDirs(dirname(path), 'output folder');
         const stream = createWriteStream(path);
         stream.on('error', (e) => { failure ??= e; });
         cur = { file: slot.file, path, stream, bytes: 0, lines: 0 };
