@@ -50,3 +50,13 @@ export function makeDirs(path: string, what = 'folder'): void {
     }
   }
 }
+
+/** Whether a process with this pid exists (a lock's owner): EPERM means it does, owned by another user. */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

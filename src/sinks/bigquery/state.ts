@@ -3,6 +3,7 @@
 // (stored, deduplicated or rejected into the rejects file). Written atomically (temporary file,
 // fsync, rename), and only ever after the acknowledgement it records, so a SIGKILL at any moment
 // leaves either the old or the new state, both true. A lock file keeps two runs apart.
+import { pidAlive } from '../../fsutil.js';
 import { makeDirs } from '../../fsutil.js';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -58,15 +59,6 @@ interface StateDoc {
   version: 1;
   destinations: Record<string, DestinationState>;
   rejects?: RejectsMark;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export class StateStore {

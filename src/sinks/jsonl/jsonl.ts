@@ -14,6 +14,7 @@
 // be removed (a table without rows this time) is renamed to its backup, and the temporaries are
 // renamed into place. If any of that fails, what was done is undone from the backups, so the
 // folder shows either the whole new run (tables and rejects) or the whole previous one.
+import { pidAlive } from '../../fsutil.js';
 import { closeSync, copyFileSync, fsyncSync, linkSync, lstatSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeSync, writev, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { makeDirs } from '../../fsutil.js';
@@ -211,15 +212,6 @@ function checkTarget(path: string): string {
     throw new ConfigError(`output file ${path} is a symlink to ${kindOf(t)} (${real}); jam-etl writes only regular files`);
   }
   throw new ConfigError(`output file ${path} is ${kindOf(st)}; jam-etl writes only regular files (give another path)`);
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export const LOCK_FILE = '.jam-etl.lock';
