@@ -3,6 +3,7 @@
 // not a test: it measures and reports.
 //
 //   node bench/duckdb.mjs [--reps N] [--no-mem] [--write]
+//   node bench/duckdb.mjs --alone <folder of JSONL> [reps]   (DuckDB's load alone: memory)
 //
 // On W1 (bench/data.mjs: the real fixtures x25 x8 files, 267 MB), interleaved in every
 // repetition after one unrecorded warm-up round:
@@ -33,6 +34,43 @@ if (process.argv[2] === '--diy') {
   conn.closeSync();
   inst.closeSync();
   process.stdout.write(JSON.stringify({ lines: Number(n) }) + '\n');
+  process.exit(0);
+}
+
+// ---- DuckDB's load alone, no pipeline (docs/duckdb.md, "Where the memory goes"):
+//   node bench/duckdb.mjs --alone <folder of jam-etl dune JSONL> [reps]
+// loads every table's file per round in one transaction, with the sink's settings, and prints the
+// process's RSS after each commit and its peak (VmHWM). Env ML, AF, CT, RG, MOS override
+// memory_limit, allocator_flush_threshold, checkpoint_threshold, row group size, maximum_object_size.
+if (process.argv[2] === '--alone') {
+  const { openWarehouse } = await import('../dist/sinks/duckdb/warehouse.js');
+  const { applySchema } = await import('../dist/sinks/duckdb/ddl.js');
+  const { schemas } = await import('../dist/tables/schema.js');
+  const { readJsonColumnsSql, quoteIdent, quoteLiteral } = await import('../dist/tables/duckdb-types.js');
+  const { readFileSync: rf, existsSync: ex, mkdtempSync: mk, rmSync: rm } = await import('node:fs');
+  const { tmpdir: td } = await import('node:os');
+  const { join: j } = await import('node:path');
+  const [dir, repsArg] = process.argv.slice(3);
+  const E = process.env;
+  const status = (k) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(rf('/proc/self/status', 'utf8'))[1]) >> 10;
+  const tmp = mk(j(td(), 'jam-etl-alone-'));
+  const wh = await openWarehouse(j(tmp, 'a.duckdb'), { memoryLimit: E.ML ?? '64MB', allocatorFlush: E.AF ?? '4MB', checkpointThreshold: E.CT ?? '64MB', rowGroupSize: Number(E.RG ?? 8192), threads: 1 });
+  const want = schemas();
+  await applySchema(wh.connection, want);
+  process.stdout.write(`open: rss ${status('VmRSS')} MiB\n`);
+  for (let r = 0; r < Number(repsArg ?? 4); r++) {
+    await wh.connection.run('BEGIN TRANSACTION');
+    for (const [t, cols] of want) {
+      const f = j(dir, `${t}.jsonl`);
+      if (!ex(f)) continue;
+      const names = cols.map((c) => quoteIdent(c.name)).join(', ');
+      await wh.connection.run(`INSERT INTO ${quoteIdent(t)} (${names}) SELECT ${names} FROM read_json(${quoteLiteral(f)}, format = 'newline_delimited', columns = ${readJsonColumnsSql(cols)}, maximum_object_size = ${Number(E.MOS ?? 2 << 20)})`);
+    }
+    await wh.connection.run('COMMIT');
+    process.stdout.write(`round ${r + 1}: rss ${status('VmRSS')} MiB, peak ${status('VmHWM')} MiB\n`);
+  }
+  wh.close();
+  rm(tmp, { recursive: true, force: true });
   process.exit(0);
 }
 

@@ -33,14 +33,22 @@ export interface DuckDbSinkOptions {
 }
 
 /**
- * 256 MiB per load (the driver's checkpoint every 5 s may cut one shorter): fewer, bigger
+ * 64 MiB per load (the driver's checkpoint every 5 s may cut one shorter). A load's commit holds
+ * memory DuckDB's memory_limit does not count (its JSON parse and commit allocations, in glibc's
+ * arenas: the node-api build has no jemalloc), growing with the load: on 1 GB, 256 MiB loads
+ * peaked at ~450 MiB RSS, 128 MiB ~370, 64 MiB ~350-375 (noisy, shared machine), at ~40 % more
+ * time than 256 MiB. Earlier measurement, for the time side: fewer, bigger
  * appends mean fewer WAL records and checkpoints, and more tables filling whole row groups,
  * which DuckDB writes straight to the file. 5 GB input: 32 MiB loads took 109 s of CPU and wrote
  * 28.7 GB; 256 MiB loads 70 s and 15.9 GB (W1: 5.6 -> 4.3 s CPU), same peak RSS within ~40 MiB.
  */
-export const DEFAULT_FLUSH_BYTES = 256 << 20;
-/** DuckDB's buffer pool: it fills up to its limit; 256 MB cost ~100 MB more peak RSS on W1 than 128 MB. */
-export const DEFAULT_MEMORY_LIMIT = '128MB';
+export const DEFAULT_FLUSH_BYTES = 64 << 20;
+/**
+ * DuckDB's buffer pool: it fills up to its limit; 256 MB cost ~100 MB more peak RSS on W1 than
+ * 128 MB. 64 MB (with 64 MiB loads): ~365 instead of ~450 MiB peak on 1 GB (see docs/duckdb.md).
+ * Below that read_json runs out (it needs a 32 MiB buffer beside the table's blocks).
+ */
+export const DEFAULT_MEMORY_LIMIT = '64MB';
 /**
  * One DuckDB thread: read_json of one load's file gains little from a second one, and on W1 with two
  * conversion workers a second DuckDB thread cost ~1 s more CPU (3.6 -> 4.7 s user) for no gain.
@@ -63,8 +71,13 @@ const CHECKPOINT_THRESHOLD = '64MB';
 const ROW_GROUP_SIZE = 8192;
 /** Freed memory DuckDB's allocator keeps: its default (128 MB) stayed resident, ~100 MB of peak RSS. */
 const ALLOCATOR_FLUSH = '4MB';
-/** read_json's default largest row; bigger rows (huge lines) raise it for their load only. */
-const DEFAULT_MAX_OBJECT = 16 << 20;
+/**
+ * read_json's maximum_object_size floor: each load sets it to its largest piece (a batch's bytes
+ * for one table, which no row of it exceeds) + 1, and never below this. read_json's own default
+ * (16 MiB) made every load reserve ~3 x 16 MiB of parse buffers, which with the 64 MB memory_limit
+ * would raise the limit for every load.
+ */
+const DEFAULT_MAX_OBJECT = 2 << 20;
 /** JAM_ETL_DEBUG=duckdb prints each load's size and times on stderr. */
 const DEBUG = (process.env.JAM_ETL_DEBUG ?? '').split(',').includes('duckdb');
 
@@ -297,12 +310,13 @@ export class DuckDbSink implements Sink {
     if (!conn) throw new Error('the DuckDB sink is not open');
     for (const p of g.files.values()) closeSync(p.fd);
     const t0 = performance.now();
-    if (DEBUG) process.stderr.write(`duckdb load ${g.n}: begin\n`);
+    
     // read_json holds about two buffers of maximum_object_size at once: a load with rows of tens
     // of MB (huge lines) gets a memory_limit that fits them, for this load only.
     let biggest = 0;
     for (const p of g.files.values()) biggest = Math.max(biggest, p.maxPiece);
     const need = 3 * Math.max(DEFAULT_MAX_OBJECT, biggest + 1) + (32 << 20);
+    if (DEBUG) process.stderr.write(`duckdb load ${g.n}: begin, biggest piece ${biggest}\n`);
     const raised = this.limitBytes !== undefined && need > this.limitBytes;
     if (raised) await conn.run(`SET memory_limit = '${need}B'`);
     await conn.run('BEGIN TRANSACTION');
