@@ -247,7 +247,17 @@ for (let rep = 1; rep <= reps; rep++) {
     for (const [sname, start] of servers) {
       const dir = mkdtempSync(join(tmpdir(), `collect-bench-${sname}-`));
       const out = join(dir, 'out');
-      const server = await start(out, dir);
+      // Ports are random: on a shared machine one may be taken meanwhile; try the next ones.
+      let server;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          server = await start(out, dir);
+          break;
+        } catch (e) {
+          if (attempt >= 3 || !/in use|never opened/i.test(String(e?.message))) throw e;
+          log(`${sname}: ${String(e.message).split('\n').find((l) => /in use|never opened/i.test(l)) ?? e.message}; retrying on another port`);
+        }
+      }
       try {
         const r = await runLoad(server, out, size, count);
         const lost = r.expectedLines - r.lines;

@@ -152,3 +152,27 @@ test('labels: team, msg_type, sender_id, elapsed and a block slot, read without 
     readLabels(Buffer.from(junk, 'latin1'), L); // never throws
   }
 });
+
+test('volatile reads (one buffer reused for every read): what outlives a push is copied, so every message comes out intact', () => {
+  // A long message (over the writer's copy threshold, kept by reference) among the tricky ones.
+  const big = Buffer.from(JSON.stringify({ team: 'big', json_encoded: { pad: 'x'.repeat(40_000), q: '"}{' } }));
+  const msgs = [...MESSAGES, big, ...MESSAGES];
+  for (const [name] of FRAMINGS) {
+    const stream = frames(name, msgs);
+    for (const step of [1, 7, 4096, 9000, 65536, stream.length]) {
+      const shared = Buffer.alloc(step);
+      const kept = [];
+      const f = new SyslogFramer(1 << 20, programList(['jamtart']), (buf, s, e) => {
+        // Short messages are valid during the call only; long ones are kept as the writer keeps them.
+        kept.push(e - s >= 16 << 10 ? buf.subarray(s, e) : Buffer.from(buf.subarray(s, e)));
+      }, true);
+      for (let p = 0; p < stream.length; p += step) {
+        const n = stream.copy(shared, 0, p, Math.min(stream.length, p + step));
+        f.push(shared.subarray(0, n));
+        shared.fill(0x7e); // the next read overwrites the memory
+      }
+      assert.deepEqual(kept.map((m) => m.toString('hex')), msgs.map((m) => m.toString('hex')), `${name}, reads of ${step}`);
+      assert.equal(f.pendingBytes, 0);
+    }
+  }
+});

@@ -14,6 +14,8 @@
 // whitespace in a valid envelope) becomes a space, so one message stays one line.
 // The framer works on bytes (invalid UTF-8 passes through untouched: the ETL rejects it later).
 
+import { COPY_BELOW } from './writer.js';
+
 export type FramingName = 'go' | 'rfc3164' | 'rfc5424' | 'octet';
 
 export type FrameErrorReason = 'message_too_long' | 'bad_frame';
@@ -102,11 +104,23 @@ export class SyslogFramer {
   private remaining = 0;
   private readonly h: Header = { bodyStart: 0, mode: Mode.None, framing: 'go', tagOk: false, frameEnd: 0, hostStart: 0, hostEnd: 0 };
 
+  /**
+   * `volatile`: the memory of every chunk pushed is reused as soon as push() returns (the
+   * listener reads every socket into one buffer). Then whatever outlives the call is copied: an
+   * unfinished header or message part, and a whole message long enough for the writer to keep by
+   * reference instead of copying it (over COPY_BELOW). A message handed to onMessage may still be
+   * a range of the chunk: valid during the call only.
+   */
   constructor(
     private readonly maxMessageBytes: number,
     private readonly programs: readonly Buffer[],
     private readonly onMessage: OnMessage,
+    private readonly volatile = false,
   ) {}
+
+  private keep(b: Buffer): Buffer {
+    return this.volatile ? Buffer.from(b) : b;
+  }
 
   /** Bytes of a message begun but not finished (what a connection drop discards). */
   get pendingBytes(): number {
@@ -132,7 +146,7 @@ export class SyslogFramer {
         const h = this.h;
         if (!this.parseHeader(buf, pos, h)) {
           if (n - pos > MAX_HEADER_BYTES) throw new FrameError('bad_frame', 'no syslog header in the first 4096 bytes');
-          this.head = pos === 0 ? buf : buf.subarray(pos);
+          this.head = this.keep(pos === 0 ? buf : buf.subarray(pos));
           return;
         }
         if (this.framing === null) {
@@ -175,7 +189,7 @@ export class SyslogFramer {
 
   private addPart(p: Buffer): void {
     if (p.length === 0) return;
-    this.parts.push(p);
+    this.parts.push(this.keep(p));
     this.partsLen += p.length;
   }
 
@@ -194,6 +208,10 @@ export class SyslogFramer {
       en = b.length;
       this.parts = [];
       this.partsLen = 0;
+    } else if (this.volatile && e - s >= COPY_BELOW) {
+      b = Buffer.from(buf.subarray(s, e));
+      st = 0;
+      en = b.length;
     }
     // Trailing CR/LF (of an octet frame, or a CR before Go's LF) is framing, not text.
     while (en > st && (b[en - 1] === LF || b[en - 1] === CR)) en--;
@@ -255,7 +273,7 @@ export class SyslogFramer {
         else if (b === 0xef && this.partsLen === 0) {
           if (i + 3 > n) {
             // Need the whole BOM to decide: keep these bytes for the next read.
-            this.head = buf.subarray(i);
+            this.head = this.keep(buf.subarray(i));
             return n;
           }
           if (buf[i + 1] === 0xbb && buf[i + 2] === 0xbf) i += 3;

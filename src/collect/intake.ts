@@ -30,8 +30,10 @@ export class Intake {
 
   /**
    * One whole message, the text buf[start, end), received on c at `now` (ms). The writer copies
-   * small messages; a large one (and the connection's last message, for the re-send check) keeps
-   * a reference to buf, so a listener must not reuse buf's memory.
+   * small messages; a large one (over COPY_BELOW) and the connection's last message (c.lastBuf,
+   * for the re-send check) keep a reference to buf, so a listener that reuses buf's memory must
+   * copy those first (the syslog listener does: SyslogFramer's `volatile`, and c.lastBuf copied
+   * at the end of each read).
    */
   message(c: Connection, buf: Buffer, now: number, start = 0, end = buf.length): void {
     if (end <= start) {
