@@ -15,9 +15,12 @@ export const JCE_UNIX_US = 1_735_732_800_000_000;
 // Events come in time order, so the text up to the second is computed once per second.
 let cachedSecond = -1;
 let cachedPrefix = '';
+// 0..999 as three digits, so the six digits of the microseconds are two look-ups.
+const PAD3: readonly string[] = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
+/** n in 0..999999 as six digits. */
 const pad6 = (n: number): string => {
-  const s = String(n);
-  return '000000'.slice(s.length) + s;
+  const ms = Math.floor(n / 1000);
+  return PAD3[ms]! + PAD3[n - ms * 1000]!;
 };
 
 export function unixUsToIso(us: number): string | undefined {
