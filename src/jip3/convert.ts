@@ -26,6 +26,7 @@ type BadConn = { bad: string };
 
 const EMPTY = Buffer.alloc(0);
 const RAW_HEX_MAX = 64 << 10;
+const NODE_INFO_CACHE = 8192;
 
 const linkCache = new Map<EventDef, (string | undefined)[]>();
 function linkOf(def: EventDef, version: number): string | undefined {
@@ -41,6 +42,28 @@ export class Jip3ChunkConverter {
   private readonly eventsOut = new ByteOut(4 << 20);
   private readonly batchers = new Map<TableName, RowBatcher>(JIP3_TABLE_NAMES.map((t) => [t, new RowBatcher()]));
 
+  // Node information by its bytes: every chunk's prelude repeats that of its connections (a
+  // 1 MiB chunk of a 300-node capture decoded ~300 of them, each tried with both parameter
+  // layouts, one failing with an exception). Decoding is a function of the bytes alone, and the
+  // result is only read. Bounded: cleared when it holds NODE_INFO_CACHE entries.
+  private readonly infoCache = new Map<string, NodeInfo | DecodeError>();
+  private nodeInfo(payload: Uint8Array): NodeInfo {
+    const key = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('latin1');
+    let v = this.infoCache.get(key);
+    if (v === undefined) {
+      try {
+        v = decodeNodeInfo(payload);
+      } catch (e) {
+        if (!(e instanceof DecodeError)) throw e;
+        v = e;
+      }
+      if (this.infoCache.size >= NODE_INFO_CACHE) this.infoCache.clear();
+      this.infoCache.set(key, v);
+    }
+    if (v instanceof DecodeError) throw v;
+    return v;
+  }
+
   /** `rowRefs`: also give, per row, its record number, index among the record's rows and the record's end (SinkBatch.rowRefs). */
   constructor(private readonly opts: { rowRefs?: boolean } = {}) {}
 
@@ -55,7 +78,7 @@ export class Jip3ChunkConverter {
     const conns = new Map<number, ConnState | BadConn>();
     const learn = (conn: number, payload: Uint8Array): NodeInfo | DecodeError => {
       try {
-        const info = decodeNodeInfo(payload);
+        const info = this.nodeInfo(payload);
         conns.set(conn, { ctx: { version: info.version, cores: info.core_count }, node: info.peer_id, info });
         return info;
       } catch (e) {
