@@ -195,8 +195,8 @@ export class Reader {
   /** len++[T]. */
   seq<T>(inner: (r: Reader) => T, what: string, minElementBytes: number, max?: number): T[] {
     const n = this.length(what, minElementBytes, max);
-    const out = new Array<T>(n);
-    for (let i = 0; i < n; i++) out[i] = inner(this);
+    const out: T[] = []; // packed (see guaranteesByCore)
+    for (let i = 0; i < n; i++) out.push(inner(this));
     return out;
   }
 

@@ -6,12 +6,13 @@
 import type { Jip3Chunk } from '../input/jip3-reader.js';
 import { newCounters, type Counters } from '../telemetry/convert.js';
 import type { RejectCode, RejectRecord } from '../pipeline/rejects.js';
-import { rowsToJsonl, type SerializedChunk } from '../pipeline/serialize.js';
+import type { SerializedChunk } from '../pipeline/serialize.js';
 import { describeValidationError, JIP3_TABLE_NAMES, rowValidators, type Row, type TableName } from '../tables/schema.js';
 import { readRecordHeader, RECORD_HEADER_BYTES, RecordKind } from './capture.js';
 import { DecodeError, toHex, type DecodeContext } from './codec.js';
 import { decodeEvent, linkFieldOf, UnknownEventError, type EventDef } from './events/index.js';
 import { decodeNodeInfo, type NodeInfo } from './node-info.js';
+import { ByteOut, RowBatcher } from './out.js';
 import { connectionRow, eventRows, type EventRows } from './rows.js';
 
 interface ConnState {
@@ -25,6 +26,7 @@ type BadConn = { bad: string };
 
 const EMPTY = Buffer.alloc(0);
 const RAW_HEX_MAX = 64 << 10;
+const NODE_INFO_CACHE = 8192;
 
 const linkCache = new Map<EventDef, (string | undefined)[]>();
 function linkOf(def: EventDef, version: number): string | undefined {
@@ -36,20 +38,47 @@ function linkOf(def: EventDef, version: number): string | undefined {
 export class Jip3ChunkConverter {
   private readonly validators = rowValidators();
   private readonly out: EventRows = { eventsLine: '', tables: [], rows: [] };
+  // Reused from chunk to chunk (each run takes their bytes out).
+  private readonly eventsOut = new ByteOut(4 << 20);
+  private readonly batchers = new Map<TableName, RowBatcher>(JIP3_TABLE_NAMES.map((t) => [t, new RowBatcher()]));
+
+  // Node information by its bytes: every chunk's prelude repeats that of its connections (a
+  // 1 MiB chunk of a 300-node capture decoded ~300 of them, each tried with both parameter
+  // layouts, one failing with an exception). Decoding is a function of the bytes alone, and the
+  // result is only read. Bounded: cleared when it holds NODE_INFO_CACHE entries.
+  private readonly infoCache = new Map<string, NodeInfo | DecodeError>();
+  private nodeInfo(payload: Uint8Array): NodeInfo {
+    const key = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('latin1');
+    let v = this.infoCache.get(key);
+    if (v === undefined) {
+      try {
+        v = decodeNodeInfo(payload);
+      } catch (e) {
+        if (!(e instanceof DecodeError)) throw e;
+        v = e;
+      }
+      if (this.infoCache.size >= NODE_INFO_CACHE) this.infoCache.clear();
+      this.infoCache.set(key, v);
+    }
+    if (v instanceof DecodeError) throw v;
+    return v;
+  }
 
   /** `rowRefs`: also give, per row, its record number, index among the record's rows and the record's end (SinkBatch.rowRefs). */
   constructor(private readonly opts: { rowRefs?: boolean } = {}) {}
 
   run(chunk: Jip3Chunk): SerializedChunk {
-    const byTable = new Map<TableName, Row[]>(JIP3_TABLE_NAMES.map((t) => [t, []]));
-    const eventsLines: string[] = [];
+    const byTable = this.batchers;
+    const eventsOut = this.eventsOut;
+    eventsOut.len = 0;
+    let eventsN = 0;
     const refs = this.opts.rowRefs ? new Map<TableName, number[]>(JIP3_TABLE_NAMES.map((t) => [t, []])) : undefined;
     const rejects: string[] = [];
     const counters = newCounters();
     const conns = new Map<number, ConnState | BadConn>();
     const learn = (conn: number, payload: Uint8Array): NodeInfo | DecodeError => {
       try {
-        const info = decodeNodeInfo(payload);
+        const info = this.nodeInfo(payload);
         conns.set(conn, { ctx: { version: info.version, cores: info.core_count }, node: info.peer_id, info });
         return info;
       } catch (e) {
@@ -127,7 +156,8 @@ export class Jip3ChunkConverter {
         }
         counters.rowLines++;
         counters.rows.jip3_events++;
-        eventsLines.push(out.eventsLine);
+        eventsOut.str(out.eventsLine);
+        eventsN++;
         refs?.get('jip3_events')!.push(line, 0, chunk.startOffset + o);
         for (let i = 0; i < out.rows.length; i++) {
           const t = out.tables[i]!;
@@ -182,8 +212,12 @@ export class Jip3ChunkConverter {
     const outTables: [TableName, Buffer][] = [];
     for (const [t, rs] of byTable) {
       if (t === 'jip3_events') {
-        if (eventsLines.length) outTables.push([t, ownBytes(eventsLines.join(''))]);
-      } else if (rs.length) outTables.push([t, rowsToJsonl(rs)]);
+        if (eventsN) outTables.push([t, eventsOut.take()]);
+      } else {
+        rs.flush();
+        if (rs.count) outTables.push([t, rs.out.take()]);
+        rs.count = 0;
+      }
     }
     const res: SerializedChunk = { tables: outTables, rejects: rejects.length ? ownBytes(rejects.join('\n') + '\n') : EMPTY, counters, spliced: 0 };
     if (refs) res.rowRefs = outTables.map(([t]) => [t, Float64Array.from(refs.get(t)!)]);
