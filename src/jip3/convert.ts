@@ -6,7 +6,7 @@
 import type { Jip3Chunk } from '../input/jip3-reader.js';
 import { newCounters, type Counters } from '../telemetry/convert.js';
 import type { RejectCode, RejectRecord } from '../pipeline/rejects.js';
-import type { SerializedChunk } from '../pipeline/serialize.js';
+import { ownBytes, type SerializedChunk } from '../pipeline/serialize.js';
 import { describeValidationError, JIP3_TABLE_NAMES, rowValidators, type Row, type TableName } from '../tables/schema.js';
 import { readRecordHeader, RECORD_HEADER_BYTES, RecordKind } from './capture.js';
 import { DecodeError, toHex, type DecodeContext } from './codec.js';
@@ -223,12 +223,4 @@ export class Jip3ChunkConverter {
     if (refs) res.rowRefs = outTables.map(([t]) => [t, Float64Array.from(refs.get(t)!)]);
     return res;
   }
-}
-
-function ownBytes(s: string): Buffer {
-  const b = Buffer.from(s);
-  if (b.byteOffset === 0 && b.buffer.byteLength === b.length) return b;
-  const own = Buffer.allocUnsafeSlow(b.length);
-  b.copy(own);
-  return own;
 }

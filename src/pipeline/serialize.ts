@@ -32,7 +32,7 @@ const SEPARATOR = Buffer.from(',{"');
  * of Node's shared pool), so it can move to another thread uncopied: Buffer.from gives a string
  * of 4 KiB or more an ArrayBuffer of its own; a shorter one (from the pool) is copied out.
  */
-function ownBytes(s: string): Buffer {
+export function ownBytes(s: string): Buffer {
   const b = Buffer.from(s);
   if (b.byteOffset === 0 && b.buffer.byteLength === b.length) return b;
   const own = Buffer.allocUnsafeSlow(b.length);
