@@ -2,10 +2,11 @@
 // replay, generate --format jip3): each test runs the built CLI as a user would, bounded in
 // time (a hang is killed and fails the test), and asserts a one-line error, an exit code, or
 // that nothing is lost.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, ROOT, tempDir } from './helpers.mjs';
 
@@ -55,4 +56,65 @@ test('collect --jip3 -o under /proc: a one-line error, not a hang', async () => 
 test('generate --format jip3 -o under /proc: a one-line error, not a hang', async () => {
   const r = await run(['generate', '--format', 'jip3', '-o', '/proc/jam-etl-qa/g', '-q'], { ms: 10_000 });
   oneLineError(r, /^jam-etl: cannot make output folder \/proc\/jam-etl-qa\/g/);
+});
+
+/** A small warehouse loaded from logs/ (once per file). */
+const shared = mkdtempSync(join(tmpdir(), 'jam-etl-qa-'));
+after(() => rmSync(shared, { recursive: true, force: true }));
+let warehouse;
+async function smallDb() {
+  if (warehouse) return warehouse;
+  const d = shared;
+  const db = join(d, 'w.duckdb');
+  const r = await run(['duckdb', '--db', db, join(ROOT, 'logs'), '-q', '-w', '1'], { ms: 60_000 });
+  assert.equal(r.code, 0, r.stderr);
+  warehouse = db;
+  return db;
+}
+
+test('sql with 600k rows in the table view: printed (widths from the first rows), not "Maximum call stack size exceeded"', async () => {
+  const db = await smallDb();
+  const r = await run(['sql', '--db', db, 'SELECT range AS n, range::VARCHAR || \'x\' AS s FROM range(600000)'], { ms: 60_000 });
+  assert.equal(r.timedOut, false);
+  assert.equal(r.code, 0, r.stderr.slice(0, 500));
+  assert.equal(r.stderr, '');
+  const lines = r.stdout.trimEnd().split('\n');
+  assert.equal(lines.length, 600_000 + 3);
+  assert.equal(lines.at(-1), '(600000 rows)');
+  assert.equal(lines.at(-2), '599999 │ 599999x');
+  // Widths come from the first rows held (five chunks of 2048: up to 10239, five digits); later rows are wider.
+  assert.equal(lines[0], 'n     │ s');
+});
+
+test('sql streams: a 100M-row result piped into head ends at once (nothing is gathered first)', async () => {
+  const db = await smallDb();
+  const r = await new Promise((res) => {
+    const p = spawn('sh', ['-c', `"${process.execPath}" "${BIN}" sql --db "${db}" --format csv "SELECT * FROM range(100000000)" | head -3`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    const kill = setTimeout(() => p.kill('SIGKILL'), 15_000);
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (err += d));
+    p.on('close', (code) => (clearTimeout(kill), res({ code, out, err })));
+  });
+  assert.equal(r.out, 'range\r\n0\r\n1\r\n');
+  assert.equal(r.err, '');
+});
+
+for (const q of [';', '-- only a comment', ' ;; ']) {
+  test(`sql ${JSON.stringify(q)}: "got none", not DuckDB's "Error in native callback"`, async () => {
+    const db = await smallDb();
+    const r = await run(['sql', '--db', db, '--', q]);
+    oneLineError(r, /^jam-etl: give exactly one SQL statement \(got none/);
+  });
+}
+
+test('sql --format json/csv of an empty result and of a few rows', async () => {
+  const db = await smallDb();
+  const empty = await run(['sql', '--db', db, '--format', 'json', 'SELECT 1 AS a WHERE false']);
+  assert.equal(empty.stdout, '[]\n');
+  const some = await run(['sql', '--db', db, '--format', 'json', 'SELECT range AS a FROM range(3)']);
+  assert.deepEqual(JSON.parse(some.stdout), [{ a: 0 }, { a: 1 }, { a: 2 }]);
+  const csv = await run(['sql', '--db', db, '--format', 'csv', 'SELECT range AS a, \'x,y\' AS b FROM range(2)']);
+  assert.equal(csv.stdout, 'a,b\r\n0,"x,y"\r\n1,"x,y"\r\n');
 });
