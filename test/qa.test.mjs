@@ -5,7 +5,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, ROOT, tempDir } from './helpers.mjs';
@@ -117,4 +117,20 @@ test('sql --format json/csv of an empty result and of a few rows', async () => {
   assert.deepEqual(JSON.parse(some.stdout), [{ a: 0 }, { a: 1 }, { a: 2 }]);
   const csv = await run(['sql', '--db', db, '--format', 'csv', 'SELECT range AS a, \'x,y\' AS b FROM range(2)']);
   assert.equal(csv.stdout, 'a,b\r\n0,"x,y"\r\n1,"x,y"\r\n');
+});
+
+test('report --html onto a folder: a one-line error and no temporary file left beside it', async () => {
+  const db = await smallDb();
+  const d = mkdtempSync(join(shared, 'html-'));
+  const target = join(d, 'board');
+  mkdirSync(target);
+  const r = await run(['report', '--db', db, '--html', target]);
+  oneLineError(r, /^jam-etl: --html /);
+  assert.deepEqual(readdirSync(d), ['board']);
+});
+
+test('a folder with neither .log nor .jip3 files: the message names both extensions', async () => {
+  const d = mkdtempSync(join(shared, 'empty-'));
+  const r = await run(['duckdb', '--db', join(shared, 'x.duckdb'), d, '-q']);
+  oneLineError(r, /^jam-etl: no \.log or \.jip3 files under .* \(files must end in \.log or \.jip3;/);
 });

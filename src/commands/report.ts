@@ -1,6 +1,6 @@
 // `jam-etl report`: the implementer leaderboard from the DuckDB warehouse, as a terminal table,
 // JSON, CSV or Markdown on stdout, and optionally a self-contained HTML page with charts.
-import { writeFileSync, renameSync } from 'node:fs';
+import { writeFileSync, renameSync, rmSync } from 'node:fs';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { buildReport } from '../report/compute.js';
 import { renderHtml } from '../report/html.js';
@@ -66,6 +66,7 @@ export function registerReport(program: Command, io: CliIO): void {
           writeFileSync(tmp, renderHtml(report));
           renameSync(tmp, o.html);
         } catch (e) {
+          rmSync(tmp, { force: true });
           throw new ConfigError(`--html ${o.html}: ${describeError(e)}`);
         }
       }
