@@ -134,3 +134,21 @@ test('a folder with neither .log nor .jip3 files: the message names both extensi
   const r = await run(['duckdb', '--db', join(shared, 'x.duckdb'), d, '-q']);
   oneLineError(r, /^jam-etl: no \.log or \.jip3 files under .* \(files must end in \.log or \.jip3;/);
 });
+
+test('replay --to without a port: the reason on stderr (it used to exit 2 printing nothing)', async () => {
+  const r = await run(['replay', '--to', 'nohost', join(ROOT, 'logs')]);
+  oneLineError(r, /^jam-etl: --to must be HOST:PORT \(got "nohost"\)$/);
+});
+
+test('replay of .jip3 captures with a line framing: refused, naming --framing jip3 (it used to send 0 lines, exit 0)', async () => {
+  const r = await run(['replay', '--to', '127.0.0.1:1', '--framing', 'go', join(ROOT, 'logs', 'jip3')]);
+  oneLineError(r, /^jam-etl: no \.log files under .* for --framing go \(the \.jip3 files there need --framing jip3\)$/);
+});
+
+test('replay --framing jip3 of a folder with .log files too: says it skips them', async () => {
+  const r = await run(['replay', '--to', '127.0.0.1:1', '--framing', 'jip3', join(ROOT, 'logs')]);
+  assert.equal(r.code, 2);
+  const logs = readdirSync(join(ROOT, 'logs')).filter((n) => n.endsWith('.log')).length;
+  assert.ok(logs > 0);
+  assert.match(r.stderr, new RegExp(`^replay: skipping ${logs} \\.log file\\(s\\): they need a line framing`, 'm'));
+});
