@@ -152,3 +152,11 @@ test('replay --framing jip3 of a folder with .log files too: says it skips them'
   assert.ok(logs > 0);
   assert.match(r.stderr, new RegExp(`^replay: skipping ${logs} \\.log file\\(s\\): they need a line framing`, 'm'));
 });
+
+for (const cmd of ['duckdb', 'collect', 'replay']) {
+  test(`${cmd} --help names .jip3, which it reads or writes`, async () => {
+    const r = await run([cmd, '--help']);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /\.jip3/);
+  });
+}

@@ -16,8 +16,8 @@ interface DuckdbFlags extends SinkRunFlags {
 export function registerDuckdb(program: Command, io: CliIO): Command {
   const cmd = program
     .command('duckdb')
-    .description('convert .log files (or folders of them) and load the rows into a DuckDB database file, exactly once, resuming where it stopped')
-    .argument('[paths...]', 'log files or folders', ['./logs'])
+    .description('convert .log and .jip3 files (or folders of them, recursively) and load the rows into a DuckDB database file, exactly once, resuming where it stopped')
+    .argument('[paths...]', '.log / .jip3 files or folders', ['./logs'])
     .option('--db <file>', 'the DuckDB database file (created when missing)', DEFAULT_DB);
   addWorkersOption(cmd);
   addFollowOptions(cmd)

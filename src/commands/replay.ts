@@ -22,8 +22,8 @@ interface ReplayFlags {
 export function registerReplay(program: Command, io: CliIO): void {
   program
     .command('replay')
-    .description('send the lines of .log files to a collector as nodes would (K connections, a syslog framing or WebSocket)')
-    .argument('[paths...]', '.log files or folders', ['./logs'])
+    .description('send the lines of .log files to a collector as nodes would (K connections, a syslog framing or WebSocket), or .jip3 captures with --framing jip3')
+    .argument('[paths...]', '.log files (.jip3 with --framing jip3) or folders', ['./logs'])
     .requiredOption('--to <host:port>', 'the collector (syslog TCP, or WebSocket with --framing ws)')
     .addOption(new Option('--framing <f>', 'go: Go log/syslog (LF); rust3164 / rfc5424: Rust syslog crate (no terminator); octet: RFC 6587 octet counting; ws: WebSocket /submit; jip3: the .jip3 capture files, one connection per captured node connection (collect --jip3)').choices([...REPLAY_FRAMINGS, 'jip3']).default('go'))
     .addOption(new Option('--rate <n>', 'messages per second over all connections (0: as fast as possible)').argParser(intArg('--rate', 0)).default(0))
