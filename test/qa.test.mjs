@@ -160,3 +160,27 @@ for (const cmd of ['duckdb', 'collect', 'replay']) {
     assert.match(r.stdout, /\.jip3/);
   });
 }
+
+test('duckdb --db "": refused (it loaded into an in-memory database and threw the rows away, exit 0)', async () => {
+  const r = await run(['duckdb', '--db', '', join(ROOT, 'logs'), '-q']);
+  assert.equal(r.timedOut, false);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--db must name a file/);
+});
+
+for (const cmd of [['sql', 'SELECT 1'], ['report']]) {
+  test(`${cmd[0]} --db "": refused with the flag's name`, async () => {
+    const r = await run([cmd[0], '--db', '', ...cmd.slice(1)]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--db must name a file/);
+  });
+}
+
+test('duckdb --memory-limit abc: names the flag (DuckDB only says "Failed to set config"); a size with a space still works', async () => {
+  const bad = await run(['duckdb', '--db', join(shared, 'm.duckdb'), '--memory-limit', 'abc', join(ROOT, 'logs'), '-q']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--memory-limit must be a size with a unit/);
+  assert.ok(!existsSync(join(shared, 'm.duckdb')));
+  const ok = await run(['duckdb', '--db', join(shared, 'm.duckdb'), '--memory-limit', '64 MB', join(ROOT, 'logs'), '-q', '-w', '1'], { ms: 60_000 });
+  assert.equal(ok.code, 0, ok.stderr);
+});

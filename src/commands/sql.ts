@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { ConfigError, describeError, UsageError } from '../errors.js';
 import { DEFAULT_DB, duckdbMessage, openWarehouse } from '../sinks/duckdb/warehouse.js';
-import type { CliIO } from './common.js';
+import { pathArg, type CliIO } from './common.js';
 
 export type SqlFormat = 'table' | 'csv' | 'json';
 export type JsonCell = string | number | boolean | null | JsonCell[] | { [k: string]: JsonCell };
@@ -200,7 +200,7 @@ export function registerSql(program: Command, io: CliIO): Command {
     .command('sql')
     .description('run one SQL query on the DuckDB database (read-only) and print the result')
     .argument('[query]', 'one SQL statement, e.g. "SELECT team, count(*) FROM blocks GROUP BY team"')
-    .option('--db <file>', 'the DuckDB database file', DEFAULT_DB)
+    .addOption(new Option('--db <file>', 'the DuckDB database file').argParser(pathArg('--db')).default(DEFAULT_DB))
     .option('-f, --file <path>', 'read the statement from a file instead (- for stdin); a query starting with -- (a comment) would be taken for an option')
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'csv', 'json']).default('table'))
     .action(async (query: string | undefined, o: { db: string; format: SqlFormat; file?: string }) => {
