@@ -143,13 +143,13 @@ for (const [what, files] of [
   ['an empty folder', []],
   ['a folder of .txt and .log.gz', ['a.txt', 'b.log.gz']],
 ]) {
-  test(`3: ${what}: "no .log files under X", exit 2, previous output left alone`, async (t) => {
+  test(`3: ${what}: "no .log or .jip3 files under X", exit 2, previous output left alone`, async (t) => {
     const { out, before } = await firstRun(t);
     const input = tempDir(t);
     for (const f of files) writeFileSync(join(input, f), GOOD + '\n');
     const r = await runCli(['dune', input, '--out', out, '-q']);
     assert.equal(r.code, 2);
-    assert.equal(r.stderr.trim(), `jam-etl: no .log files under ${input} (files must end in .log; folders are searched recursively)`);
+    assert.equal(r.stderr.trim(), `jam-etl: no .log or .jip3 files under ${input} (files must end in .log or .jip3; folders are searched recursively)`);
     assert.deepEqual(snapshot(out), before);
   });
 }

@@ -6,7 +6,7 @@
 // discriminator (metrics, the dropped count that numbers events, best/finalized slots for
 // /api/nodes). Connection cap, idle timeout and rate limit are the shared ConnectionManager's;
 // backpressure pauses the sockets while the capture writer is behind, never drops.
-import { closeSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, renameSync, write as fsWrite, writeSync, type Stats } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, renameSync, write as fsWrite, writeSync, type Stats } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { EventEmitter } from 'node:events';
@@ -18,6 +18,7 @@ import { decodeNodeInfo, type NodeInfo as Jip3NodeInfo } from '../jip3/node-info
 import { eventDef } from '../jip3/events/index.js';
 import type { CollectorContext } from './collector.js';
 import type { Connection } from './connections.js';
+import { makeDirs } from '../fsutil.js';
 
 export const DEFAULT_MAX_FRAME_BYTES = 256 << 10;
 const SLAB_BYTES = 1 << 20;
@@ -176,7 +177,7 @@ export class CaptureWriter extends EventEmitter {
     }
     const rel = jip3MinutePath(minute);
     const path = join(this.dir, rel);
-    mkdirSync(dirname(path), { recursive: true });
+    makeDirs(dirname(path), 'output folder');
     const fd = openSync(path, 'a+');
     const st: Stats = fstatSync(fd);
     if (st.size === 0) {

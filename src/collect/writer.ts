@@ -17,9 +17,10 @@
 // Small messages are copied into 256 KiB slabs (one syscall for thousands of them); large ones
 // are written from their own buffers (writev), never copied.
 import { EventEmitter } from 'node:events';
-import { closeSync, fsyncSync, fdatasync, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, readdirSync, writeSync, writev, close as closeFd, type Stats, statSync } from 'node:fs';
+import { closeSync, fsyncSync, fdatasync, fstatSync, ftruncateSync, openSync, readSync, readdirSync, writeSync, writev, close as closeFd, type Stats, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CollectorMetrics } from './metrics.js';
+import { makeDirs } from '../fsutil.js';
 
 const SLAB_BYTES = 256 << 10;
 /** Messages up to this many bytes (LF included) are copied into slabs; longer ones are kept by reference. */
@@ -136,7 +137,7 @@ export class MinuteWriter extends EventEmitter {
    * last whole line. (Only the file being written at a crash can have one.)
    */
   recover(): RecoveredPartial[] {
-    mkdirSync(this.dir, { recursive: true });
+    makeDirs(this.dir, 'output folder');
     const found: RecoveredPartial[] = [];
     const days: string[] = [];
     const ls = (p: string) => {
@@ -202,7 +203,7 @@ export class MinuteWriter extends EventEmitter {
         end = start;
       }
       const tailLen = st.size - cut;
-      mkdirSync(join(this.dir, '_partial'), { recursive: true });
+      makeDirs(join(this.dir, '_partial'), 'output folder');
       const keptAs = join(this.dir, '_partial', `${rel.replace(/\.log$/, '').split(/[\\/]/).join('-')}.${Date.now()}.partial`);
       const out = openSync(keptAs, 'wx');
       try {
@@ -414,7 +415,7 @@ export class MinuteWriter extends EventEmitter {
     const file = join(this.dir, rel);
     const dir = file.slice(0, file.lastIndexOf('/'));
     if (!this.madeDirs.has(dir)) {
-      mkdirSync(dir, { recursive: true });
+      makeDirs(dir, 'output folder');
       this.madeDirs.add(dir);
     }
     this.fd = openSync(file, 'a');

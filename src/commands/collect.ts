@@ -53,7 +53,7 @@ function fmtRate(n: number): string {
 export function registerCollect(program: Command, io: CliIO): void {
   program
     .command('collect')
-    .description('receive telemetry from nodes (syslog TCP, WebSocket, JIP-3 with --jip3) into DIR/YYYY/MM/DD/HHMM.log and .jip3 captures; serve /metrics, /api/nodes, /healthz')
+    .description('receive telemetry from nodes (syslog TCP, WebSocket; JIP-3 with --jip3) into DIR/YYYY/MM/DD/HHMM.log (and HHMM.jip3); serve /metrics, /api/nodes, /healthz')
     .addOption(new Option('--syslog <host:port>', 'syslog over TCP listener ("off": none)').default('0.0.0.0:5000').argParser(hostPortOrOff('--syslog')))
     .addOption(new Option('--ws <host:port>', 'WebSocket listener (path /submit); off unless given').argParser(hostPortOrOff('--ws')))
     .addOption(new Option('--http <host:port>', 'HTTP for /metrics, /api/nodes, /healthz ("off": none)').default('127.0.0.1:9615').argParser(hostPortOrOff('--http')))

@@ -1,6 +1,6 @@
 // `jam-etl report`: the implementer leaderboard from the DuckDB warehouse, as a terminal table,
 // JSON, CSV or Markdown on stdout, and optionally a self-contained HTML page with charts.
-import { writeFileSync, renameSync } from 'node:fs';
+import { writeFileSync, renameSync, rmSync } from 'node:fs';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { buildReport } from '../report/compute.js';
 import { renderHtml } from '../report/html.js';
@@ -9,7 +9,7 @@ import { renderCsv, renderMarkdown, renderTable } from '../report/text.js';
 import { SQL_FILES, Warehouse, sqlFor, type SqlFile } from '../report/warehouse.js';
 import { DEFAULT_DB } from '../sinks/duckdb/warehouse.js';
 import { ConfigError, describeError, UsageError } from '../errors.js';
-import { EXIT_OK, intArg, type CliIO } from './common.js';
+import { EXIT_OK, intArg, pathArg, type CliIO } from './common.js';
 
 export const FORMATS = ['table', 'json', 'csv', 'md'] as const;
 type Format = (typeof FORMATS)[number];
@@ -39,7 +39,7 @@ export function registerReport(program: Command, io: CliIO): void {
   program
     .command('report')
     .description('the implementer leaderboard (timings per team and activity, scores, ranks, activity) from the DuckDB warehouse')
-    .option('--db <file>', 'DuckDB warehouse written by jam-etl duckdb', DEFAULT_DB)
+    .addOption(new Option('--db <file>', 'DuckDB warehouse written by jam-etl duckdb').argParser(pathArg('--db')).default(DEFAULT_DB))
     .addOption(new Option('--since <time>', 'only rows at or after this time (RFC 3339, UTC if no zone)').argParser(timeArg('--since')))
     .addOption(new Option('--until <time>', 'only rows before this time (exclusive)').argParser(timeArg('--until')))
     .addOption(new Option('--format <f>', 'what to print on stdout').choices(FORMATS).default('table'))
@@ -66,6 +66,7 @@ export function registerReport(program: Command, io: CliIO): void {
           writeFileSync(tmp, renderHtml(report));
           renameSync(tmp, o.html);
         } catch (e) {
+          rmSync(tmp, { force: true });
           throw new ConfigError(`--html ${o.html}: ${describeError(e)}`);
         }
       }

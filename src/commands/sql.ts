@@ -14,9 +14,10 @@ import {
   type DuckDBValue,
 } from '@duckdb/node-api';
 import { readFileSync } from 'node:fs';
+import { once } from 'node:events';
 import { ConfigError, describeError, UsageError } from '../errors.js';
 import { DEFAULT_DB, duckdbMessage, openWarehouse } from '../sinks/duckdb/warehouse.js';
-import type { CliIO } from './common.js';
+import { pathArg, type CliIO } from './common.js';
 
 export type SqlFormat = 'table' | 'csv' | 'json';
 export type JsonCell = string | number | boolean | null | JsonCell[] | { [k: string]: JsonCell };
@@ -55,28 +56,55 @@ export function toJsonCell(v: DuckDBValue): JsonCell {
   return String(v);
 }
 
-/** Runs one statement on a read-only connection to `db`. */
+/** Statements in `sql`; DuckDB's extractStatements throws a bare "Error in native callback" for none. */
+async function oneStatement(connection: Awaited<ReturnType<typeof openWarehouse>>['connection'], sql: string): Promise<void> {
+  let count;
+  try {
+    count = (await connection.extractStatements(sql)).count;
+  } catch (e) {
+    const m = duckdbMessage(e);
+    if (/Error in native callback/.test(m)) throw new UsageError('give exactly one SQL statement (got none: only comments or semicolons)');
+    throw new ConfigError(m.replace(/^Failed to extract statements: /, ''));
+  }
+  if (count !== 1) throw new UsageError(`give exactly one SQL statement (got ${count})`);
+}
+
+/** Runs one statement on a read-only connection to `db` and returns the whole result (tests, small results). */
 export async function runQuery(db: string, sql: string): Promise<QueryResult> {
+  const r: QueryResult = { columns: [], types: [], rows: [] };
+  await streamQuery(db, sql, (cols, types) => {
+    r.columns = cols;
+    r.types = types;
+  }, (rows) => void r.rows.push(...rows));
+  return r;
+}
+
+/**
+ * Runs one statement on a read-only connection to `db`, handing the rows over a chunk (~2048
+ * rows) at a time: a result of any size is never held whole. `onRows` may return a promise
+ * (back-pressure from stdout).
+ */
+export async function streamQuery(db: string, sql: string, onHeader: (columns: string[], types: string[]) => void, onRows: (rows: JsonCell[][]) => void | Promise<void>): Promise<void> {
   const wh = await openWarehouse(db, { readOnly: true });
   try {
-    let statements;
+    await oneStatement(wh.connection, sql);
+    let result;
     try {
-      statements = await wh.connection.extractStatements(sql);
-    } catch (e) {
-      throw new ConfigError(duckdbMessage(e).replace(/^Failed to extract statements: /, ''));
-    }
-    if (statements.count !== 1) throw new UsageError(`give exactly one SQL statement (got ${statements.count})`);
-    let reader;
-    try {
-      reader = await wh.connection.runAndReadAll(sql);
+      result = await wh.connection.stream(sql);
     } catch (e) {
       throw new ConfigError(duckdbMessage(e));
     }
-    return {
-      columns: reader.columnNames(),
-      types: reader.columnTypes().map((t) => t.toString()),
-      rows: reader.getRows().map((r) => r.map(toJsonCell)),
-    };
+    onHeader(result.columnNames(), result.columnTypes().map((t) => t.toString()));
+    for (;;) {
+      let chunk;
+      try {
+        chunk = await result.fetchChunk();
+      } catch (e) {
+        throw new ConfigError(duckdbMessage(e));
+      }
+      if (!chunk || chunk.rowCount === 0) break;
+      await onRows(chunk.getRows().map((r) => r.map(toJsonCell)));
+    }
   } finally {
     wh.close();
   }
@@ -97,28 +125,74 @@ function csvField(s: string): string {
 const TABLE_CELL_MAX = 66;
 const NUMERIC = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|DECIMAL)/;
 
+/** The table view's column widths come from the first this many rows; later rows keep them. */
+export const TABLE_WIDTH_ROWS = 10_000;
+
+/**
+ * Formats a result as it streams: `header`, then `rows` per chunk, then `end`, each returning
+ * the text to print. CSV and JSON print every chunk as it comes; the table view holds the first
+ * TABLE_WIDTH_ROWS rows to size its columns, then prints the rest as they come.
+ */
+export class ResultFormatter {
+  private columns: string[] = [];
+  private right: boolean[] = [];
+  private widths: number[] | null = null;
+  private held: string[][] = [];
+  private count = 0;
+
+  constructor(private readonly format: SqlFormat, private readonly widthRows = TABLE_WIDTH_ROWS) {}
+
+  header(columns: string[], types: string[]): string {
+    this.columns = columns;
+    this.right = types.map((t) => NUMERIC.test(t));
+    if (this.format === 'csv') return columns.map(csvField).join(',') + '\r\n';
+    return '';
+  }
+
+  rows(rows: JsonCell[][]): string {
+    const first = this.count === 0;
+    this.count += rows.length;
+    if (this.format === 'json') {
+      if (rows.length === 0) return '';
+      const objs = rows.map((row) => JSON.stringify(Object.fromEntries(this.columns.map((c, i) => [c, row[i] ?? null])), null, 2).replace(/^/gm, '  '));
+      return (first ? '[\n' : ',\n') + objs.join(',\n');
+    }
+    if (this.format === 'csv') return rows.map((row) => row.map((c) => csvField(cellText(c))).join(',') + '\r\n').join('');
+    const cut = (s: string): string => {
+      const one = s.replace(/[\r\n\t]/g, ' ');
+      return one.length > TABLE_CELL_MAX ? `${one.slice(0, TABLE_CELL_MAX - 1)}…` : one;
+    };
+    const cells = rows.map((row) => row.map((c) => (c === null ? 'NULL' : cut(cellText(c)))));
+    if (this.widths) return cells.map((row) => this.line(row, false) + '\n').join('');
+    for (const row of cells) this.held.push(row);
+    return this.held.length >= this.widthRows ? this.release() : '';
+  }
+
+  end(): string {
+    if (this.format === 'json') return this.count === 0 ? '[]\n' : '\n]\n';
+    if (this.format === 'csv') return '';
+    return (this.widths ? '' : this.release()) + `(${this.count} row${this.count === 1 ? '' : 's'})\n`;
+  }
+
+  private release(): string {
+    const widths = this.columns.map((c) => c.length);
+    for (const row of this.held) for (let i = 0; i < widths.length; i++) widths[i] = Math.max(widths[i]!, row[i]!.length);
+    this.widths = widths;
+    const out = [this.line(this.columns, true), widths.map((w) => '─'.repeat(w)).join('─┼─'), ...this.held.map((row) => this.line(row, false))];
+    this.held = [];
+    return out.join('\n') + '\n';
+  }
+
+  private line(vals: string[], header: boolean): string {
+    const w = this.widths!;
+    return vals.map((v, i) => (this.right[i] && !header ? v.padStart(w[i]!) : v.padEnd(w[i]!))).join(' │ ').trimEnd();
+  }
+}
+
+/** A whole result formatted at once. */
 export function formatResult(r: QueryResult, format: SqlFormat): string {
-  if (format === 'json') {
-    const objs = r.rows.map((row) => Object.fromEntries(r.columns.map((c, i) => [c, row[i] ?? null])));
-    return JSON.stringify(objs, null, 2) + '\n';
-  }
-  if (format === 'csv') {
-    const lines = [r.columns.map(csvField).join(',')];
-    for (const row of r.rows) lines.push(row.map((c) => csvField(cellText(c))).join(','));
-    return lines.join('\r\n') + '\r\n';
-  }
-  const cut = (s: string): string => {
-    const one = s.replace(/[\r\n\t]/g, ' ');
-    return one.length > TABLE_CELL_MAX ? `${one.slice(0, TABLE_CELL_MAX - 1)}…` : one;
-  };
-  const cells = r.rows.map((row) => row.map((c) => (c === null ? 'NULL' : cut(cellText(c)))));
-  const widths = r.columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)));
-  const right = r.types.map((t) => NUMERIC.test(t));
-  const line = (vals: string[], header: boolean): string =>
-    vals.map((v, i) => (right[i] && !header ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join(' │ ').trimEnd();
-  const out = [line(r.columns, true), widths.map((w) => '─'.repeat(w)).join('─┼─'), ...cells.map((row) => line(row, false))];
-  out.push(`(${r.rows.length} row${r.rows.length === 1 ? '' : 's'})`);
-  return out.join('\n') + '\n';
+  const f = new ResultFormatter(format, Infinity);
+  return f.header(r.columns, r.types) + f.rows(r.rows) + f.end();
 }
 
 export function registerSql(program: Command, io: CliIO): Command {
@@ -126,7 +200,7 @@ export function registerSql(program: Command, io: CliIO): Command {
     .command('sql')
     .description('run one SQL query on the DuckDB database (read-only) and print the result')
     .argument('[query]', 'one SQL statement, e.g. "SELECT team, count(*) FROM blocks GROUP BY team"')
-    .option('--db <file>', 'the DuckDB database file', DEFAULT_DB)
+    .addOption(new Option('--db <file>', 'the DuckDB database file').argParser(pathArg('--db')).default(DEFAULT_DB))
     .option('-f, --file <path>', 'read the statement from a file instead (- for stdin); a query starting with -- (a comment) would be taken for an option')
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'csv', 'json']).default('table'))
     .action(async (query: string | undefined, o: { db: string; format: SqlFormat; file?: string }) => {
@@ -140,7 +214,14 @@ export function registerSql(program: Command, io: CliIO): Command {
         }
       }
       if (sql === undefined || sql.trim() === '') throw new UsageError('give a query, e.g. jam-etl sql "SELECT count(*) FROM blocks", or --file');
-      const r = await runQuery(o.db, sql);
-      io.stdout(formatResult(r, o.format));
+      const f = new ResultFormatter(o.format);
+      // Printed a chunk at a time; when stdout is a pipe that is behind, wait for it to drain.
+      const print = async (text: string): Promise<void> => {
+        if (text === '') return;
+        io.stdout(text);
+        if (process.stdout.writableNeedDrain) await once(process.stdout, 'drain');
+      };
+      await streamQuery(o.db, sql, (columns, types) => void io.stdout(f.header(columns, types)), (rows) => print(f.rows(rows)));
+      io.stdout(f.end());
     });
 }

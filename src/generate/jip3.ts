@@ -10,7 +10,7 @@
 // What is only plausible: hashes, keys and VRF outputs are random bytes; costs and sizes are
 // made up in realistic ranges; the chain itself (who authors, who guarantees) is round-robin.
 import { createHash } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodeRecord, fileHeader, nextEventId, RecordKind } from '../jip3/capture.js';
 import { encodeEvent, encodeNodeInfo, Writer } from '../jip3/encode.js';
@@ -18,6 +18,7 @@ import { EVENT_DEFS, eventDef, fieldsOf, type EventDef, type Field } from '../ji
 import type { NodeInfo } from '../jip3/node-info.js';
 import { JCE_UNIX_US } from '../jip3/rows.js';
 import * as T from '../jip3/types.js';
+import { makeDirs } from '../fsutil.js';
 
 export interface Jip3GenerateOptions {
   out: string;
@@ -340,7 +341,7 @@ export async function generateJip3(opts: Jip3GenerateOptions): Promise<Jip3Gener
   // Files: one per minute of receive time; each starts with the node information of every
   // connection that was open before it and has records in it.
   records.sort((a, b) => a.recv - b.recv || a.conn - b.conn || a.id - b.id);
-  await mkdir(opts.out, { recursive: true });
+  makeDirs(opts.out, 'output folder');
   const files: string[] = [];
   let bytes = 0;
   const infos = new Map<number, Ev>();

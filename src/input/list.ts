@@ -79,7 +79,7 @@ export async function listLogFiles(paths: readonly string[], opts: { allowEmpty?
   }
   out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   if (out.length === 0 && !opts.allowEmpty) {
-    throw new ConfigError(`no .log files under ${paths.join(', ')} (files must end in .log; folders are searched recursively)`);
+    throw new ConfigError(`no .log or .jip3 files under ${paths.join(', ')} (files must end in .log or .jip3; folders are searched recursively)`);
   }
   return out;
 }

@@ -10,7 +10,7 @@
 // per table, with the column types derived from schema/. DuckDB parses them in C++ on its own
 // threads while the pipeline converts the next batches into a second set of files: at most two
 // sets exist, and a third waits (backpressure).
-import { closeSync, mkdirSync, openSync, rmSync, writeSync, writevSync } from 'node:fs';
+import { closeSync, openSync, rmSync, writeSync, writevSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, describeError } from '../../errors.js';
 import { schemas as packageSchemas, TABLE_NAMES, type Column, type TableName } from '../../tables/schema.js';
@@ -18,6 +18,7 @@ import { quoteIdent, quoteLiteral, readJsonColumnsSql } from '../../tables/duckd
 import type { ResumePositions, Sink, SinkBatch, SinkResult, FilePosition } from '../sink.js';
 import { applySchema, POSITIONS_TABLE, readPositions, REJECT_COLUMNS, REJECTS_TABLE, STATE_TABLE, type SchemaPlan } from './ddl.js';
 import { duckdbMessage, openWarehouse, type Warehouse } from './warehouse.js';
+import { makeDirs } from '../../fsutil.js';
 
 export interface DuckDbSinkOptions {
   /** The database file (created when missing). */
@@ -183,7 +184,7 @@ export class DuckDbSink implements Sink {
       // The load folder is ours while we hold the database's lock: what a killed run left there
       // never committed, and is read again from the positions.
       rmSync(this.loadDir, { recursive: true, force: true });
-      mkdirSync(this.loadDir, { recursive: true });
+      makeDirs(this.loadDir, 'load folder');
       return await readPositions(this.wh.connection);
     } catch (e) {
       this.wh.close();
