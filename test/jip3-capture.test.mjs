@@ -158,13 +158,25 @@ test('jam-etl dune takes .jip3 files beside .log files; --workers 2 writes the s
   assert.deepEqual([...new Set(conns.map((c) => c.params_layout))].sort(), ['gp0.7', 'gp0.8']);
 });
 
-test('a capture header that is not ours is one line and exit 2', async (t) => {
+test('a .jip3 file that is not a capture is one reject record for the whole file; the others load; a rerun rejects it no second time', async (t) => {
   const d = tempDir(t);
-  writeFileSync(join(d, 'x.jip3'), Buffer.from('hello world, not a capture\n'));
-  const r = await runCli(['dune', d, '--out', join(d, 'o'), '-q']);
-  assert.equal(r.code, 2);
-  assert.match(r.stderr, /not a JIP-3 capture file/);
-  assert.equal(r.stderr.trim().split('\n').length, 1);
+  const junk = Buffer.from('hello world, not a capture\n');
+  writeFileSync(join(d, 'x.jip3'), junk);
+  writeFileSync(join(d, 'y.jip3'), readFileSync(join(ROOT, 'logs', 'jip3', '1201.jip3')));
+  const r = await runCli(['dune', d, '--out', join(d, 'o'), '-q', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const rejects = readFileSync(join(d, 'o', '_rejects.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(rejects.length, 1);
+  assert.equal(rejects[0].code, 'jip3_bad_record');
+  assert.match(rejects[0].reason, /not a JIP-3 capture file \(bad magic\): the whole file \(27 byte\(s\)\)/);
+  assert.equal(rejects[0].raw_hex, '0x' + junk.toString('hex'));
+  assert.ok(JSON.parse(r.stdout).rows.jip3_events > 0, 'the good capture still loads');
+  const strict = await runCli(['dune', d, '--out', join(d, 'o2'), '-q', '--strict']);
+  assert.equal(strict.code, 1, '--strict fails on it');
+  const db = join(d, 'j.duckdb');
+  for (let i = 0; i < 2; i++) assert.equal((await runCli(['duckdb', d, '--db', db, '-q'])).code, 0);
+  const q = await runCli(['sql', '--db', db, '--format', 'json', "SELECT count(*) AS n FROM _rejects WHERE code = 'jip3_bad_record'"]);
+  assert.equal(JSON.parse(q.stdout)[0].n, 1, 'the reject is stored once across two runs');
   void RECORD_HEADER_BYTES;
 });
 

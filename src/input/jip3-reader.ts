@@ -14,7 +14,7 @@ export interface Jip3Chunk extends Chunk {
    */
   prelude?: Buffer;
   /** Set for the bytes after the last whole record when the file ends inside a record. */
-  tail?: 'truncated' | 'bad_length';
+  tail?: 'truncated' | 'bad_length' | 'bad_header';
 }
 
 export interface Jip3ReadOptions {
@@ -48,7 +48,18 @@ export async function* readJip3Chunks(file: string, opts: Jip3ReadOptions = {}):
     const head = Buffer.alloc(FILE_HEADER_BYTES);
     const { bytesRead } = await fh.read(head, 0, FILE_HEADER_BYTES, 0);
     const hdr = checkFileHeader(head.subarray(0, bytesRead));
-    if (typeof hdr === 'string') throw new ConfigError(`${file}: ${hdr}`);
+    if (typeof hdr === 'string') {
+      // Not a capture (or not yet a whole header): nothing in it can be framed, so the whole
+      // file is one reject (said once: a resumed run is past it), never an error that stops
+      // every load of the tree. An empty file holds nothing; a short header of a file a
+      // collector may still be writing waits for the next run.
+      if (size === 0 || (opts.start?.offset ?? 0) > 0) return;
+      if (bytesRead < FILE_HEADER_BYTES && opts.partialTail === 'wait') return;
+      const headBytes = Buffer.allocUnsafe(Math.min(size, TAIL_HEAD_BYTES));
+      await fh.read(headBytes, 0, headBytes.length, 0);
+      yield { kind: 'jip3', file, startLine: 1, startOffset: 0, data: Buffer.alloc(0), lines: 1, tail: 'bad_header', overlong: { head: headBytes, bytes: size, terminated: false } };
+      return;
+    }
     const resumeAt = Math.max(opts.start?.offset ?? 0, hdr);
     let pos = hdr;
     let recordNo = opts.start?.line ?? 1;

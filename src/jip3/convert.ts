@@ -8,7 +8,7 @@ import { newCounters, type Counters } from '../telemetry/convert.js';
 import type { RejectCode, RejectRecord } from '../pipeline/rejects.js';
 import { ownBytes, type SerializedChunk } from '../pipeline/serialize.js';
 import { describeValidationError, JIP3_TABLE_NAMES, rowValidators, type Row, type TableName } from '../tables/schema.js';
-import { readRecordHeader, RECORD_HEADER_BYTES, RecordKind } from './capture.js';
+import { checkFileHeader, readRecordHeader, RECORD_HEADER_BYTES, RecordKind } from './capture.js';
 import { DecodeError, toHex, type DecodeContext } from './codec.js';
 import { decodeEvent, linkFieldOf, UnknownEventError, type EventDef } from './events/index.js';
 import { decodeNodeInfo, type NodeInfo } from './node-info.js';
@@ -106,7 +106,12 @@ export class Jip3ChunkConverter {
     if (chunk.tail && chunk.overlong) {
       counters.lines++;
       counters.bytes += chunk.overlong.bytes;
-      const why = chunk.tail === 'truncated' ? `the file ends inside a record (${chunk.overlong.bytes} byte(s) after the last whole record)` : 'a record length is larger than any frame: the rest of the file cannot be framed';
+      const why =
+        chunk.tail === 'truncated'
+          ? `the file ends inside a record (${chunk.overlong.bytes} byte(s) after the last whole record)`
+          : chunk.tail === 'bad_header'
+            ? `${checkFileHeader(chunk.overlong.head)}: the whole file (${chunk.overlong.bytes} byte(s)) cannot be framed`
+            : 'a record length is larger than any frame: the rest of the file cannot be framed';
       reject(chunk.tail === 'truncated' ? 'jip3_truncated_record' : 'jip3_bad_record', why, chunk.startLine, chunk.startOffset, {}, chunk.overlong.head);
     }
     const data = chunk.data;

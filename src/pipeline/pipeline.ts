@@ -30,7 +30,7 @@ export interface WorkerRequest {
   lines: number;
   overlong?: { head: Uint8Array; bytes: number; terminated: boolean };
   /** A JIP-3 capture chunk (src/input/jip3-reader.ts): its kind, prelude and tail mark. */
-  jip3?: { prelude?: Uint8Array; tail?: 'truncated' | 'bad_length' };
+  jip3?: { prelude?: Uint8Array; tail?: 'truncated' | 'bad_length' | 'bad_header' };
 }
 
 export interface WorkerReply {
