@@ -276,6 +276,34 @@ test('WebSocket /submit: text messages written (LF becomes a space), binary refu
   assert.equal(nodes.find((n) => n.nodeId.endsWith('9')).transport, 'ws');
 });
 
+test('WebSocket port: what never becomes a WebSocket is refused, counted by reason, and the listener keeps serving', async (t) => {
+  const { c, out } = await start(t);
+  const port = c.addresses.ws.port;
+  const send = async (bytes) => {
+    const s = await tcp(port);
+    const got = [];
+    s.on('data', (b) => got.push(b));
+    s.end(bytes);
+    await closed(s);
+    return Buffer.concat(got).toString();
+  };
+  assert.match(await send('\x00\x01 not http at all\r\n\r\n'), /^HTTP\/1\.1 400/);
+  assert.match(await send('GET /submit HTTP/1.1\r\nHost: x\r\n\r\n'), /^HTTP\/1\.1 426/);
+  assert.match(await send('GET /other HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n'), /^HTTP\/1\.1 400/);
+  assert.match(await send('GET /submit HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n'), /^HTTP\/1\.1 400/);
+  const text = await metricsText(c);
+  for (const reason of ['ws_bad_request', 'ws_not_upgrade', 'ws_bad_path', 'ws_bad_handshake']) {
+    assert.equal(metric(text, 'jam_etl_collect_refused_connections_total', `reason="${reason}"`), 1, reason);
+  }
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/submit`);
+  await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
+  ws.send(envelope(3, 1), { binary: false });
+  await until('written', () => c.writer.writtenMessages >= 1);
+  ws.close();
+  await c.writer.flush();
+  assert.equal(lines(out).length, 1);
+});
+
 test('the minute is the receive time (UTC): messages stamped long ago land in the current minute file', async (t) => {
   const { c, out } = await start(t);
   const s = await tcp(c.addresses.syslog.port);

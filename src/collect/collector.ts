@@ -10,14 +10,13 @@
 // adding a closer with ctx.onClose().
 import type { Server } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
-import type { WebSocketServer } from 'ws';
 import { ConnectionManager, DEFAULT_LIMITS, type ConnectionLimits, type Logger } from './connections.js';
 import { listenHttp } from './http.js';
 import { Intake } from './intake.js';
 import { CollectorMetrics } from './metrics.js';
 import { NodeRegistry } from './nodes.js';
 import { listenSyslog } from './syslog.js';
-import { listenWebSocket } from './websocket.js';
+import { listenWebSocket, type WsListener } from './websocket.js';
 import { MinuteWriter, type RecoveredPartial } from './writer.js';
 
 export interface HostPort {
@@ -94,7 +93,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   const intake = new Intake(writer, metrics, nodes, manager);
   const closers: Array<() => Promise<void> | void> = [];
   const servers: Array<Server | HttpServer> = [];
-  let wss: WebSocketServer | null = null;
+  let wss: WsListener | null = null;
   const addresses: Collector['addresses'] = {};
   const startedAt = Date.now();
   const cleanup = async () => {

@@ -2,7 +2,11 @@
 // refused (counted); a message over --max-message-bytes closes the connection (ws answers 1009),
 // counted as message_too_long. UTF-8 is not validated (invalid bytes are kept: the ETL rejects
 // them with file and line), and an LF in a message becomes a space so that it stays one line.
-import type { IncomingMessage } from 'node:http';
+// The HTTP server is ours, not ws's own, so that what never becomes a WebSocket (bytes that are
+// not HTTP, a plain request, a wrong path, a bad handshake) is counted and logged like every other
+// refusal instead of being answered out of sight.
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ConnectionManager } from './connections.js';
 import type { Intake } from './intake.js';
@@ -13,8 +17,34 @@ export interface WsOptions {
   maxMessageBytes: number;
 }
 
-export function listenWebSocket(opts: WsOptions, manager: ConnectionManager, intake: Intake): Promise<WebSocketServer> {
-  const wss = new WebSocketServer({ host: opts.host, port: opts.port, path: '/submit', maxPayload: opts.maxMessageBytes, perMessageDeflate: false, clientTracking: false, skipUTF8Validation: true });
+/** The listener as the collector sees it: where it listens, and how to stop it. */
+export interface WsListener {
+  address(): AddressInfo | string | null;
+  close(cb?: () => void): void;
+}
+
+export function listenWebSocket(opts: WsOptions, manager: ConnectionManager, intake: Intake): Promise<WsListener> {
+  const server = createServer((req, res) => {
+    manager.refuseConnection(req.socket.remoteAddress ?? '?', 'ws', 'ws_not_upgrade', `${req.method ?? '?'} ${req.url ?? ''} without a WebSocket upgrade`);
+    res.writeHead(426, { 'content-type': 'text/plain', connection: 'close' });
+    res.end('use a WebSocket on /submit\n');
+  });
+  server.on('clientError', (err: Error & { code?: string }, socket) => {
+    manager.refuseConnection((socket as { remoteAddress?: string }).remoteAddress ?? '?', 'ws', 'ws_bad_request', err.code ?? err.message);
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    socket.destroy();
+  });
+  // Runs before ws's own upgrade handler, which answers a wrong path with 400 and says nothing.
+  server.on('upgrade', (req: IncomingMessage) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== '/submit') manager.refuseConnection(req.socket.remoteAddress ?? '?', 'ws', 'ws_bad_path', `upgrade on ${path}`);
+  });
+  const wss = new WebSocketServer({ server, path: '/submit', maxPayload: opts.maxMessageBytes, perMessageDeflate: false, clientTracking: false, skipUTF8Validation: true });
+  wss.on('wsClientError', (err: Error, socket, req: IncomingMessage) => {
+    manager.refuseConnection(req.socket.remoteAddress ?? '?', 'ws', 'ws_bad_handshake', err.message);
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    socket.destroy();
+  });
   wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
     const sock = req.socket;
     const ip = sock.remoteAddress ?? '?';
@@ -50,11 +80,19 @@ export function listenWebSocket(opts: WsOptions, manager: ConnectionManager, int
     });
     ws.on('close', () => manager.release(conn, 0));
   });
+  const listener: WsListener = {
+    address: () => server.address(),
+    close: (cb) => {
+      wss.close();
+      server.close(() => cb?.());
+      server.closeIdleConnections();
+    },
+  };
   return new Promise((resolve, reject) => {
-    wss.once('error', reject);
-    wss.once('listening', () => {
-      wss.off('error', reject);
-      resolve(wss);
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      resolve(listener);
     });
   });
 }
