@@ -180,6 +180,19 @@ test('a .jip3 file that is not a capture is one reject record for the whole file
   void RECORD_HEADER_BYTES;
 });
 
+test('a fresh capture that ends inside a record, or inside its header, is pending (counted), not rejected and not lost', async (t) => {
+  const d = tempDir(t);
+  const whole = readFileSync(join(ROOT, 'logs', 'jip3', '1201.jip3'));
+  writeFileSync(join(d, '1200.jip3'), whole.subarray(0, whole.length - 3));
+  writeFileSync(join(d, '1201.jip3'), whole.subarray(0, 10));
+  const r = await runCli(['dune', d, '--out', join(d, 'o'), '-q', '--json', '--strict']);
+  assert.equal(r.code, 0, r.stderr);
+  const s = JSON.parse(r.stdout);
+  assert.equal(s.pending_lines, 2);
+  assert.equal(s.pending_files.length, 2);
+  assert.equal(s.rejects, 0);
+});
+
 test('logs/jip3/ is exactly `jam-etl generate --format jip3 --out logs/jip3 --minutes 2 --validators 3 --cores 2 --seed 1`', async (t) => {
   const d = tempDir(t);
   const r = await runCli(['generate', '--format', 'jip3', '--out', d, '--minutes', '2', '--validators', '3', '--cores', '2', '--seed', '1', '-q']);

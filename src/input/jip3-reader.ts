@@ -25,6 +25,8 @@ export interface Jip3ReadOptions {
   start?: { offset: number; line: number };
   /** `wait` leaves a partial last record for a later run (a collector is still writing it). */
   partialTail?: 'reject' | 'wait';
+  /** Told the bytes left for a later run by `wait`, so the run can report them as pending. */
+  onHeld?: (bytes: number) => void;
 }
 
 export function isJip3Chunk(c: Chunk): c is Jip3Chunk {
@@ -54,7 +56,10 @@ export async function* readJip3Chunks(file: string, opts: Jip3ReadOptions = {}):
       // every load of the tree. An empty file holds nothing; a short header of a file a
       // collector may still be writing waits for the next run.
       if (size === 0 || (opts.start?.offset ?? 0) > 0) return;
-      if (bytesRead < FILE_HEADER_BYTES && opts.partialTail === 'wait') return;
+      if (bytesRead < FILE_HEADER_BYTES && opts.partialTail === 'wait') {
+        opts.onHeld?.(size);
+        return;
+      }
       const headBytes = Buffer.allocUnsafe(Math.min(size, TAIL_HEAD_BYTES));
       await fh.read(headBytes, 0, headBytes.length, 0);
       yield { kind: 'jip3', file, startLine: 1, startOffset: 0, data: Buffer.alloc(0), lines: 1, tail: 'bad_header', overlong: { head: headBytes, bytes: size, terminated: false } };
@@ -125,8 +130,11 @@ export async function* readJip3Chunks(file: string, opts: Jip3ReadOptions = {}):
       if (bad || (atEnd && carry.length > 0 && room <= 0)) {
         // Nothing more will complete this record: the rest of the file is one reject (or, while
         // a collector may still be writing, is left for the next run).
-        if (!bad && opts.partialTail === 'wait') return;
         const rest = size - pos;
+        if (!bad && opts.partialTail === 'wait') {
+          opts.onHeld?.(rest);
+          return;
+        }
         const headBytes = Buffer.allocUnsafe(Math.min(rest, TAIL_HEAD_BYTES));
         await fh.read(headBytes, 0, headBytes.length, pos);
         if (pos >= resumeAt) yield { kind: 'jip3', file, startLine: recordNo, startOffset: pos, data: Buffer.alloc(0), lines: 1, tail: bad ?? 'truncated', overlong: { head: headBytes, bytes: rest, terminated: false } };

@@ -244,7 +244,17 @@ export async function runToSink(sink: Sink, opts: RunToSinkOptions): Promise<Run
       ids.set(f.path, id);
     }
     const chunks = jip3
-      ? readJip3Chunks(f.path, { start: from, partialTail: follow || (await isFresh(f.path)) ? 'wait' : 'reject', ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}) })
+      ? readJip3Chunks(f.path, {
+          start: from,
+          partialTail: follow || (await isFresh(f.path)) ? 'wait' : 'reject',
+          // A partial last record left for later is pending like a half-written line: counted,
+          // and the file is not complete (never collapsed behind the watermark).
+          onHeld: (bytes) => {
+            pending.set(f.path, { lines: 1, bytes });
+            held = true;
+          },
+          ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}),
+        })
       : wholeFile
         ? wholeFileChunks(f.path, wholeFile, from)
         : readChunks(f.path, { start: from, ...(opts.maxLineBytes ? { maxLineBytes: opts.maxLineBytes } : {}), ...(opts.chunkBytes ? { chunkBytes: opts.chunkBytes } : {}) });
