@@ -16,12 +16,12 @@
 // is symlinks to W1's files. Then (unless --no-mem) one jam-etl duckdb run over >= 5 GB (160
 // symlinks to W1's files) for peak RSS. --write puts the tables into BENCHMARKS.md between the
 // duckdb markers.
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { DATA, ROOT, prepareBig, prepareW1 } from './data.mjs';
+import { runMeasured } from './measure.mjs';
 
 // ---- the do-it-yourself load, run as its own child process
 if (process.argv[2] === '--diy') {
@@ -83,7 +83,6 @@ const value = (name, dflt) => {
 const reps = Number(value('--reps', 3));
 const log = (s) => process.stderr.write(s + '\n');
 const CLI = join(ROOT, 'bin', 'jam-etl.js');
-const RUSAGE = pathToFileURL(join(ROOT, 'bench', 'rusage.mjs')).href;
 const OUT = join(DATA, 'out-duckdb'); // on disk, like a user's database
 const scratch = mkdtempSync(join(tmpdir(), 'jam-etl-bench-duckdb-'));
 process.on('exit', () => {
@@ -118,21 +117,7 @@ async function measure(args) {
     // Only makes disk runs noisier.
   }
   await quiet();
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const child = spawn(process.execPath, ['--import', RUSAGE, ...args], { env: { ...process.env, JAM_BENCH_RUSAGE: usageFile, JAM_ETL_ALLOW_DUPLICATE_INPUTS: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const out = [];
-    const err = [];
-    child.stdout.on('data', (b) => out.push(b));
-    child.stderr.on('data', (b) => err.push(b));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const sec = (performance.now() - t0) / 1000;
-      if (code !== 0) return reject(new Error(`node ${args.join(' ')} exited ${code}: ${Buffer.concat(err).toString().slice(-2000)}`));
-      const u = JSON.parse(readFileSync(usageFile, 'utf8'));
-      resolve({ sec, rssMiB: u.maxRSSKiB / 1024, cpuSec: u.userSec + u.sysSec, stdout: Buffer.concat(out).toString() });
-    });
-  });
+  return runMeasured(args, { usageFile, env: { JAM_ETL_ALLOW_DUPLICATE_INPUTS: '1' } });
 }
 
 const fresh = (name) => {

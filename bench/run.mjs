@@ -14,16 +14,16 @@
 // interleaved within each repetition so drift hits all of them alike; one unrecorded warm-up
 // round first (page cache, disk). The table and the profile summary are written between the
 // markers in BENCHMARKS.md; the prose around them is kept.
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, release, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { DATA, ROOT, prepareBig, prepareLong, prepareW1, prepareW1Minutes, prepareW2 } from './data.mjs';
 import { summariseProfile } from './profile.mjs';
 import { benchBigQuery } from './bigquery.mjs';
 import { noisyRuns, quiet } from './quiet.mjs';
+import { runMeasured } from './measure.mjs';
 
 // bench/data/big/ is 160 symlinks to W1's 8 files: jam-etl reads a file once however it is named
 // (issue 10, item 5), so the 5 GB memory run asks it to read each name.
@@ -45,7 +45,6 @@ const quietWait = Number(value('--quiet-wait', quick ? 5 : 60));
 const log = (s) => process.stderr.write(s + '\n');
 
 const CLI = join(ROOT, 'bin', 'jam-etl.js');
-const RUSAGE = pathToFileURL(join(ROOT, 'bench', 'rusage.mjs')).href;
 const DISK_OUT = join(DATA, 'out');
 const TMPFS = existsSync('/dev/shm') ? '/dev/shm' : undefined;
 const TMPFS_OUT = TMPFS ? mkdtempSync(join(TMPFS, 'jam-etl-bench-')) : undefined;
@@ -61,24 +60,7 @@ let runNo = 0;
 async function measure(args, { nodeFlags = [] } = {}) {
   const usageFile = join(scratch, `rusage-${++runNo}.json`);
   await quiet(quietWait * 1000);
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const child = spawn(process.execPath, ['--import', RUSAGE, ...nodeFlags, ...args], {
-      env: { ...process.env, JAM_BENCH_RUSAGE: usageFile },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const out = [];
-    const err = [];
-    child.stdout.on('data', (b) => out.push(b));
-    child.stderr.on('data', (b) => err.push(b));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const sec = (performance.now() - t0) / 1000;
-      if (code !== 0) return reject(new Error(`node ${args.join(' ')} exited ${code}: ${Buffer.concat(err).toString().slice(-2000)}`));
-      const u = JSON.parse(readFileSync(usageFile, 'utf8'));
-      resolve({ sec, rssMiB: u.maxRSSKiB / 1024, cpuSec: u.userSec + u.sysSec, stdout: Buffer.concat(out).toString() });
-    });
-  });
+  return runMeasured(args, { usageFile, nodeFlags });
 }
 
 function syncDisk() {

@@ -374,18 +374,8 @@ export class SyslogFramer {
       h.frameEnd = i + len;
       limit = Math.min(n, h.frameEnd);
     }
-    if (i >= limit) {
-      if (octet && i >= h.frameEnd) {
-        // An empty frame.
-        h.bodyStart = i;
-        h.mode = Mode.Octet;
-        h.framing = 'octet';
-        h.tagOk = false;
-        h.hostStart = h.hostEnd = 0;
-        return true;
-      }
-      return false;
-    }
+    // An empty octet frame is a message with no tag (i is at most frameEnd here).
+    if (i >= limit) return this.needMore(octet, h, i);
     if (buf[i] !== LT) throw new FrameError('bad_frame', octet ? 'octet-counted frame without <PRI>' : `not syslog: byte 0x${buf[i]!.toString(16)} where <PRI> was expected`);
     i++;
     let pri = 0;
