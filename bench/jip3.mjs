@@ -1,9 +1,10 @@
 // JIP-3 benchmark: events/s collected by `jam-etl collect --jip3` from simulated node
 // connections on loopback (zero loss checked), and events/s decoded from the capture files into
-// JSONL by `jam-etl dune` (--workers 1 and 2), with each process's peak RSS. A benchmark, not a
+// JSONL by `jam-etl dune` (--workers 1 and 2) and into DuckDB by `jam-etl duckdb` (default
+// settings), with each process's peak RSS. A benchmark, not a
 // test; bounded in connections, events and time.
 //
-//   npm run build && node bench/jip3.mjs [--connections 1023] [--events 1000] [--reps 2]
+//   npm run build && node bench/jip3.mjs [--connections 1023] [--events 1000] [--reps 2] [--collect-only]
 //
 // The events are realistic frames (jam-etl generate --format jip3), cycled per connection;
 // every connection sends its node information then its events as fast as TCP takes them, in
@@ -103,13 +104,16 @@ async function collectOnce(rep) {
   return { out, seconds: (t1 - t0) / 1000, sendSeconds: (sent - t0) / 1000, events: summary.jip3?.events ?? 0, records: summary.jip3?.records ?? 0, total, rssMB: r.rusage.maxRSSKiB / 1024, cpu: r.rusage.userSec + r.rusage.sysSec };
 }
 
-async function decodeOnce(dir, workers) {
-  const out = join(work, `dune-${workers}-${Math.random().toString(36).slice(2)}`);
+async function decodeOnce(dir, workers, sink = 'dune') {
+  const out = join(work, `${sink}-${workers}-${Math.random().toString(36).slice(2)}`);
   const t0 = performance.now();
-  const r = await run(['dune', dir, '--out', out, '--workers', String(workers), '--json', '-q']).done;
+  const dest = sink === 'dune' ? ['--out', out] : ['--db', `${out}.duckdb`];
+  const r = await run([sink, dir, ...dest, '--workers', String(workers), '--json', '-q']).done;
   const t1 = performance.now();
+  if (r.code !== 0) throw new Error(`${sink} exited ${r.code}: ${r.err}`);
   const s = JSON.parse(r.out);
   rmSync(out, { recursive: true, force: true });
+  rmSync(`${out}.duckdb`, { force: true });
   return { seconds: (t1 - t0) / 1000, events: s.rows.jip3_events, rejects: s.rejects, rssMB: r.rusage.maxRSSKiB / 1024, cpu: r.rusage.userSec + r.rusage.sysSec };
 }
 
@@ -118,12 +122,19 @@ for (let rep = 0; rep < REPS; rep++) {
   const c = await collectOnce(rep);
   const loss = c.total - c.events;
   log(`collect rep ${rep + 1}: ${c.events}/${c.total} events (loss ${loss}) in ${c.seconds.toFixed(2)} s = ${(c.events / c.seconds / 1e3).toFixed(0)}k events/s (sending took ${c.sendSeconds.toFixed(2)} s); collector peak RSS ${c.rssMB.toFixed(0)} MB, CPU ${c.cpu.toFixed(2)} s`);
+  if (argv.includes('--collect-only')) {
+    results.push({ c });
+    rmSync(c.out, { recursive: true, force: true });
+    continue;
+  }
   const d1 = await decodeOnce(c.out, 1);
   const d2 = await decodeOnce(c.out, 2);
-  for (const [w, d] of [[1, d1], [2, d2]]) log(`decode --workers ${w} rep ${rep + 1}: ${d.events} events in ${d.seconds.toFixed(2)} s = ${(d.events / d.seconds / 1e3).toFixed(0)}k events/s into JSONL (rejects ${d.rejects}); peak RSS ${d.rssMB.toFixed(0)} MB, CPU ${d.cpu.toFixed(2)} s`);
-  results.push({ c, d1, d2 });
+  const db = await decodeOnce(c.out, 2, 'duckdb');
+  for (const [w, d, into] of [[1, d1, 'JSONL'], [2, d2, 'JSONL'], [2, db, 'DuckDB']]) log(`decode --workers ${w} rep ${rep + 1}: ${d.events} events in ${d.seconds.toFixed(2)} s = ${(d.events / d.seconds / 1e3).toFixed(0)}k events/s into ${into} (rejects ${d.rejects}); peak RSS ${d.rssMB.toFixed(0)} MB, CPU ${d.cpu.toFixed(2)} s`);
+  results.push({ c, d1, d2, db });
   rmSync(c.out, { recursive: true, force: true });
 }
 const best = (f) => Math.max(...results.map(f));
-log(`best: collect ${(best((r) => r.c.events / r.c.seconds) / 1e3).toFixed(0)}k events/s; decode w1 ${(best((r) => r.d1.events / r.d1.seconds) / 1e3).toFixed(0)}k/s, w2 ${(best((r) => r.d2.events / r.d2.seconds) / 1e3).toFixed(0)}k/s`);
+const rate = (d) => (d ? d.events / d.seconds : NaN);
+log(`best: collect ${(best((r) => r.c.events / r.c.seconds) / 1e3).toFixed(0)}k events/s; decode into JSONL w1 ${(best((r) => rate(r.d1)) / 1e3).toFixed(0)}k/s, w2 ${(best((r) => rate(r.d2)) / 1e3).toFixed(0)}k/s; into DuckDB ${(best((r) => rate(r.db)) / 1e3).toFixed(0)}k/s`);
 process.stdout.write(JSON.stringify({ connections: CONNS, eventsPerConnection: EVENTS, results }, null, 2) + '\n');

@@ -42,6 +42,20 @@ test('the framer gives the same frames whatever the reads: split at every byte, 
   };
   for (let i = 0; i <= bytes.length; i++) assert.deepEqual(run([bytes.subarray(0, i), bytes.subarray(i)]), want, `split at ${i}`);
   assert.deepEqual(run([...bytes].map((x) => Buffer.from([x]))), want);
+  // Reads into one buffer that the next read overwrites (the listener's shared read buffer): the
+  // framer keeps nothing of a read past its call but its own copies. Reads of every size 1..97.
+  for (let size = 1; size < 98; size++) {
+    const fr = new Jip3Framer(1 << 18);
+    const shared = Buffer.alloc(size);
+    const got = [];
+    for (let o = 0; o < bytes.length; o += size) {
+      const n = bytes.copy(shared, 0, o, o + size);
+      assert.equal(fr.push(shared.subarray(0, n), (b, s, e) => got.push(b.subarray(s, e).toString('hex'))), -1);
+      shared.fill(0xee); // what the next read would leave there
+    }
+    assert.equal(fr.pendingBytes, 0);
+    assert.deepEqual(got, want, `reads of ${size} bytes into one buffer`);
+  }
   // A length over the limit is reported before any of its bytes arrive.
   const fr = new Jip3Framer(100);
   assert.equal(fr.push(Buffer.from(le(101, 4)), () => assert.fail('no frame')), 101);

@@ -19,9 +19,12 @@ import { eventDef } from '../jip3/events/index.js';
 import type { CollectorContext } from './collector.js';
 import type { Connection } from './connections.js';
 import { makeDirs } from '../fsutil.js';
+import { kOnRead, READ_BYTES, readIntoShared, type ReadSocket } from './shared-read.js';
 
 export const DEFAULT_MAX_FRAME_BYTES = 256 << 10;
 const SLAB_BYTES = 1 << 20;
+/** Frames up to this size are copied into the slab byte by byte. */
+const SMALL_COPY = 128;
 
 /** Cuts a byte stream into JIP-3 frames (u32 LE length ++ content), whatever the read sizes. */
 export class Jip3Framer {
@@ -38,21 +41,48 @@ export class Jip3Framer {
    * returns a length that is over the limit (the caller closes), else -1.
    */
   push(chunk: Buffer, onFrame: (buf: Buffer, start: number, end: number) => void): number {
-    let buf = chunk;
-    if (this.pending) {
-      buf = Buffer.concat([this.pending, chunk]);
-      this.pending = null;
-    }
     let o = 0;
-    const n = buf.length;
+    const n = chunk.length;
+    if (this.pending) {
+      // Finish the held frame from the front of the chunk (not a copy of the whole chunk: with
+      // small frames nearly every read ends inside one).
+      let p = this.pending;
+      if (p.length < 4) {
+        const take = Math.min(4 - p.length, n);
+        p = Buffer.concat([p, chunk.subarray(0, take)]);
+        o = take;
+        if (p.length < 4) {
+          this.pending = p;
+          return -1;
+        }
+      }
+      const len = (p[0]! | (p[1]! << 8) | (p[2]! << 16)) + p[3]! * 0x1000000;
+      if (len > this.maxFrameBytes) {
+        this.pending = p;
+        return len;
+      }
+      const take = Math.min(4 + len - p.length, n - o);
+      if (take > 0) p = Buffer.concat([p, chunk.subarray(o, o + take)]);
+      o += take;
+      if (p.length < 4 + len) {
+        this.pending = p;
+        return -1;
+      }
+      this.pending = null;
+      onFrame(p, 4, 4 + len);
+    }
     while (n - o >= 4) {
-      const len = (buf[o]! | (buf[o + 1]! << 8) | (buf[o + 2]! << 16)) + buf[o + 3]! * 0x1000000;
-      if (len > this.maxFrameBytes) return len;
+      const len = (chunk[o]! | (chunk[o + 1]! << 8) | (chunk[o + 2]! << 16)) + chunk[o + 3]! * 0x1000000;
+      if (len > this.maxFrameBytes) {
+        this.pending = Buffer.from(chunk.subarray(o));
+        return len;
+      }
       if (n - o - 4 < len) break;
-      onFrame(buf, o + 4, o + 4 + len);
+      onFrame(chunk, o + 4, o + 4 + len);
       o += 4 + len;
     }
-    if (o < n) this.pending = Buffer.from(buf.subarray(o));
+    // What is left is copied: the chunk may be a read buffer that the next read overwrites.
+    if (o < n) this.pending = Buffer.from(chunk.subarray(o));
     return -1;
   }
 }
@@ -61,7 +91,20 @@ interface Batch {
   minute: number;
   buf: Buffer;
   bytes: number;
+  /** The slab the bytes are in: back to the pool once its last batch is written. */
+  slab: Slab;
 }
+
+interface Slab {
+  buf: Buffer;
+  /** Batches of it queued or being written. */
+  batches: number;
+  /** No longer the one being filled. */
+  retired: boolean;
+}
+
+/** Written slabs kept for reuse (1 MiB each): a steady load allocates none. */
+const SLAB_POOL = 8;
 
 const pad2 = (n: number): string => (n < 10 ? `0${n}` : String(n));
 /** DIR-relative path of a minute's capture file, `YYYY/MM/DD/HHMM.jip3`. */
@@ -78,15 +121,30 @@ interface CaptureConn {
   minute: number;
 }
 
+/** A record header (src/jip3/capture.ts) written byte by byte: no bounds checks per field. */
 function writeHeaderAt(b: Buffer, o: number, kind: number, conn: number, recvUs: number, eventId: number, len: number): void {
   b[o] = kind;
-  b.writeUInt32LE(conn % 0x100000000, o + 1);
-  b.writeUInt32LE(Math.floor(conn / 0x100000000), o + 5);
-  b.writeUInt32LE(recvUs % 0x100000000, o + 9);
-  b.writeUInt32LE(Math.floor(recvUs / 0x100000000), o + 13);
-  b.writeUInt32LE(eventId % 0x100000000, o + 17);
-  b.writeUInt32LE(Math.floor(eventId / 0x100000000), o + 21);
-  b.writeUInt32LE(len, o + 25);
+  u64Into(b, o + 1, conn);
+  u64Into(b, o + 9, recvUs);
+  u64Into(b, o + 17, eventId);
+  b[o + 25] = len & 0xff;
+  b[o + 26] = (len >>> 8) & 0xff;
+  b[o + 27] = (len >>> 16) & 0xff;
+  b[o + 28] = len >>> 24;
+}
+
+/** A non-negative safe integer as u64 little-endian. */
+function u64Into(b: Buffer, o: number, v: number): void {
+  const lo = v >>> 0;
+  const hi = (v - lo) / 0x100000000;
+  b[o] = lo & 0xff;
+  b[o + 1] = (lo >>> 8) & 0xff;
+  b[o + 2] = (lo >>> 16) & 0xff;
+  b[o + 3] = lo >>> 24;
+  b[o + 4] = hi & 0xff;
+  b[o + 5] = (hi >>> 8) & 0xff;
+  b[o + 6] = (hi >>> 16) & 0xff;
+  b[o + 7] = hi >>> 24;
 }
 
 /**
@@ -97,8 +155,17 @@ function writeHeaderAt(b: Buffer, o: number, kind: number, conn: number, recvUs:
  */
 export class CaptureWriter extends EventEmitter {
   private queue: Batch[] = [];
-  private slab = Buffer.allocUnsafe(SLAB_BYTES);
+  private current: Slab = { buf: Buffer.allocUnsafe(SLAB_BYTES), batches: 0, retired: false };
+  private slab = this.current.buf;
+  private readonly pool: Slab[] = [];
   private slabOff = 0;
+  /** Where the records not yet queued start in the slab. */
+  private slabStart = 0;
+  private pumpScheduled = false;
+  private readonly scheduledPump = (): void => {
+    this.pumpScheduled = false;
+    this.pump();
+  };
   private slabMinute = -1;
   private lastMinute = 0;
   private fd = -1;
@@ -148,10 +215,23 @@ export class CaptureWriter extends EventEmitter {
     if (minute !== this.slabMinute || this.slabOff + need > this.slab.length) {
       this.seal();
       this.slabMinute = minute;
-      if (need > this.slab.length) this.slab = Buffer.allocUnsafe(need);
+      if (this.slabOff + need > this.slab.length) {
+        this.current.retired = true;
+        this.release(this.current);
+        const reuse = need <= SLAB_BYTES ? this.pool.pop() : undefined;
+        this.current = reuse ?? { buf: Buffer.allocUnsafe(Math.max(need, SLAB_BYTES)), batches: 0, retired: false };
+        this.current.retired = false;
+        this.slab = this.current.buf;
+        this.slabStart = this.slabOff = 0;
+      }
     }
     writeHeaderAt(this.slab, this.slabOff, kind, conn, recvUs, eventId, len);
-    src.copy(this.slab, this.slabOff + RECORD_HEADER_BYTES, start, end);
+    const at = this.slabOff + RECORD_HEADER_BYTES;
+    if (len <= SMALL_COPY) {
+      // A typical event is under 100 bytes: a loop beats Buffer#copy's call overhead.
+      const slab = this.slab;
+      for (let i = 0; i < len; i++) slab[at + i] = src[start + i]!;
+    } else src.copy(this.slab, at, start, end);
     this.slabOff += need;
     this.queuedBytes += need;
     this.writtenRecords++;
@@ -159,14 +239,27 @@ export class CaptureWriter extends EventEmitter {
       this.paused = true;
       this.emit('pause');
     }
-    if (!this.writing) setImmediate(() => this.pump());
+    if (!this.writing && !this.pumpScheduled) {
+      this.pumpScheduled = true;
+      setImmediate(this.scheduledPump);
+    }
   }
 
+  /**
+   * Queues the records put since the last seal. The slab goes on filling after them (a write
+   * made while the disk keeps up holds a few KiB, not a fresh MiB each); a new slab is taken
+   * when the records do not fit.
+   */
   private seal(): void {
-    if (this.slabOff === 0) return;
-    this.queue.push({ minute: this.slabMinute, buf: this.slab.subarray(0, this.slabOff), bytes: this.slabOff });
-    this.slab = Buffer.allocUnsafe(SLAB_BYTES);
-    this.slabOff = 0;
+    if (this.slabOff === this.slabStart) return;
+    this.queue.push({ minute: this.slabMinute, buf: this.slab.subarray(this.slabStart, this.slabOff), bytes: this.slabOff - this.slabStart, slab: this.current });
+    this.current.batches++;
+    this.slabStart = this.slabOff;
+  }
+
+  /** A retired slab none of whose batches is still to be written goes back to the pool. */
+  private release(s: Slab): void {
+    if (s.retired && s.batches === 0 && s.buf.length === SLAB_BYTES && this.pool.length < SLAB_POOL) this.pool.push(s);
   }
 
   private open(minute: number): void {
@@ -230,6 +323,8 @@ export class CaptureWriter extends EventEmitter {
           return;
         }
         if (off + n < b.bytes) return done(off + n);
+        b.slab.batches--;
+        this.release(b.slab);
         this.writtenBytes += b.bytes;
         this.queuedBytes -= b.bytes;
         this.dirty = true;
@@ -404,6 +499,9 @@ export async function listenJip3(ctx: CollectorContext, opts: Jip3ListenOptions)
   writer.on('warn', (m: string) => ctx.log(m));
   writer.on('error', (e: Error) => ctx.log(`JIP-3 capture writer failed: ${e.message}`));
 
+  // Every socket reads into one buffer (src/collect/shared-read.ts); the framer copies what outlives a read.
+  const shared = Buffer.allocUnsafeSlow(READ_BYTES);
+  let sharedReads = false;
   const server = createServer((sock: Socket) => {
     const ip = sock.remoteAddress ?? '?';
     const port = sock.remotePort ?? 0;
@@ -500,7 +598,7 @@ export async function listenJip3(ctx: CollectorContext, opts: Jip3ListenOptions)
       writer.append(cap, RecordKind.Event, id, buf, start, end, now, recvUs);
       conn.messages++;
     };
-    sock.on('data', (chunk: Buffer) => {
+    const onChunk = (chunk: Buffer): void => {
       if (!conn.open) return;
       now = Date.now();
       manager.activity(conn, chunk.length, now);
@@ -512,7 +610,9 @@ export async function listenJip3(ctx: CollectorContext, opts: Jip3ListenOptions)
         manager.release(conn, framer.pendingBytes);
         sock.destroy();
       }
-    });
+    };
+    if (sharedReads) (sock as ReadSocket)[kOnRead] = (n) => onChunk(shared.subarray(0, n));
+    else sock.on('data', onChunk);
     sock.on('close', () => {
       sockets.delete(sock);
       closeWith(closedBy ?? 'eof');
@@ -523,6 +623,7 @@ export async function listenJip3(ctx: CollectorContext, opts: Jip3ListenOptions)
     server.once('error', reject);
     server.listen({ host: opts.host, port: opts.port, backlog: 1024 }, () => {
       server.off('error', reject);
+      sharedReads = readIntoShared(server, shared);
       resolve();
     });
   });

@@ -9,7 +9,8 @@
 // process's CPU in the GC threads. The framer then copies whatever outlives a read (see
 // SyslogFramer's `volatile`), and a connection's last message (for the re-send check) is copied
 // into a buffer of its own at the end of the read.
-import { createServer, Socket, type Server } from 'node:net';
+import { createServer, type Server } from 'node:net';
+import { kOnRead, READ_BYTES, readIntoShared, type ReadSocket } from './shared-read.js';
 import type { ConnectionManager } from './connections.js';
 import { FrameError, SyslogFramer, programList } from './framing.js';
 import type { Intake } from './intake.js';
@@ -19,49 +20,6 @@ export interface SyslogOptions {
   port: number;
   programs: readonly string[];
   maxMessageBytes: number;
-}
-
-const READ_BYTES = 256 << 10;
-/** The per-socket read handler (set by the connection listener, which runs before any read). */
-const kOnRead = Symbol('jam-etl.onread');
-type ReadSocket = Socket & { [kOnRead]?: (n: number) => void };
-
-/**
- * net.Server has no `onread` option (only a client Socket has): accept connections ourselves,
- * as net's own onconnection does, but with `onread` reading into `shared`. False when this
- * Node's internals differ (the listener then reads the ordinary way).
- */
-function readIntoShared(server: Server, shared: Buffer): boolean {
-  const s = server as unknown as { _handle?: { onconnection?: unknown }; _connections: number; allowHalfOpen?: boolean; maxConnections?: number };
-  const h = s._handle;
-  if (h === undefined || h === null || typeof h.onconnection !== 'function' || typeof s._connections !== 'number') return false;
-  h.onconnection = (err: number, clientHandle: { close(): void } | undefined) => {
-    if (err || clientHandle === undefined) {
-      server.emit('error', new Error(`accept failed (${err})`));
-      return;
-    }
-    if (s.maxConnections && s._connections >= s.maxConnections) {
-      clientHandle.close();
-      return;
-    }
-    const sock: ReadSocket = new Socket({
-      handle: clientHandle,
-      allowHalfOpen: s.allowHalfOpen ?? false,
-      readable: true,
-      writable: true,
-      onread: {
-        buffer: shared,
-        callback: (n: number) => {
-          sock[kOnRead]?.(n);
-        },
-      },
-    } as ConstructorParameters<typeof Socket>[0]);
-    s._connections++;
-    (sock as unknown as { server: Server; _server: Server }).server = server;
-    (sock as unknown as { _server: Server })._server = server;
-    server.emit('connection', sock);
-  };
-  return true;
 }
 
 export function listenSyslog(opts: SyslogOptions, manager: ConnectionManager, intake: Intake): Promise<Server> {
