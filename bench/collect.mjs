@@ -158,7 +158,9 @@ function waitPort(port, ms = 10_000) {
   });
 }
 
-let nextPort = 25000 + Math.floor(Math.random() * 20000);
+// Below Linux's ephemeral range (32768-60999 by default): the senders' own connections take
+// ports from that range, and one of them could hold a port we are about to listen on.
+let nextPort = 20000 + Math.floor(Math.random() * 10000);
 
 async function startJamEtl(out, dir, extra = []) {
   const port = nextPort++;

@@ -9,7 +9,9 @@
 // The events are realistic frames (jam-etl generate --format jip3), cycled per connection;
 // every connection sends its node information then its events as fast as TCP takes them, in
 // writes of ~64 KiB. Collect time is from the first connection to the collector's exit after
-// SIGTERM (every frame written and fsynced). Peak RSS from getrusage (bench/rusage.mjs).
+// SIGTERM (every frame written and fsynced). Before each collect, the same load into a baseline
+// receiver that only reads and drops the bytes (--discard, below): the rate of the machine's TCP
+// and load generator, against which the collector's rate is given as a ratio. Peak RSS from getrusage (bench/rusage.mjs).
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -18,6 +20,26 @@ import { join } from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..');
+
+// ---- the baseline receiver (child process): `--discard PORT` accepts connections, reads and
+// drops every byte (no framing, no file), and on SIGTERM prints the bytes it read. What the
+// collector does beyond that is its own cost; this is the machine's (TCP on loopback, the
+// load generator on the same cores).
+if (process.argv[2] === '--discard') {
+  const { createServer } = await import('node:net');
+  let bytes = 0;
+  const srv = createServer((s) => {
+    s.on('data', (d) => (bytes += d.length));
+    s.on('error', () => {});
+  });
+  srv.listen({ host: '127.0.0.1', port: Number(process.argv[3]), backlog: 1024 }, () => process.stderr.write('listening\n'));
+  process.on('SIGTERM', () => {
+    process.stdout.write(JSON.stringify({ bytes }) + '\n');
+    process.exit(0);
+  });
+  await new Promise(() => {});
+}
+
 const CLI = join(ROOT, 'bin', 'jam-etl.js');
 const RUSAGE = pathToFileURL(join(ROOT, 'bench', 'rusage.mjs')).href;
 const argv = process.argv.slice(2);
@@ -76,12 +98,31 @@ function run(args, env = {}) {
   return { p, done, err: () => err };
 }
 
-async function collectOnce(rep) {
-  const out = join(work, `cap-${rep}`);
+/** The same load into the baseline receiver: events/s of a process that only reads. */
+async function discardOnce() {
   const port = 19000 + Math.floor(Math.random() * 1000);
-  const c = run(['collect', '--jip3', `127.0.0.1:${port}`, '--syslog', 'off', '--http', 'off', '--out', out, '--max-connections', String(CONNS + 10), '--json', '-q']);
-  for (let i = 0; i < 100 && !c.err().includes('jip3 127.0.0.1'); i++) await new Promise((r) => setTimeout(r, 50));
+  const rus = join(work, `rus-${Math.random().toString(36).slice(2)}.json`);
+  const p = spawn(process.execPath, ['--import', RUSAGE, fileURLToPath(import.meta.url), '--discard', String(port)], { env: { ...process.env, JAM_BENCH_RUSAGE: rus }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  p.stdout.on('data', (d) => (out += d));
+  p.stderr.on('data', (d) => (err += d));
+  const exited = new Promise((res) => p.on('exit', res));
+  for (let i = 0; i < 100 && !err.includes('listening'); i++) await new Promise((r) => setTimeout(r, 50));
   const t0 = performance.now();
+  await sendAll(port);
+  const sent = performance.now();
+  p.kill('SIGTERM');
+  await exited;
+  const t1 = performance.now();
+  const r = JSON.parse(out);
+  const rusage = JSON.parse(readFileSync(rus, 'utf8'));
+  if (r.bytes !== CONNS * streamBytes) throw new Error(`discard server read ${r.bytes} of ${CONNS * streamBytes} bytes`);
+  return { seconds: (t1 - t0) / 1000, sendSeconds: (sent - t0) / 1000, events: CONNS * EVENTS, cpu: rusage.userSec + rusage.sysSec };
+}
+
+/** Every connection's stream, all connections at once (they are open together, like a network's nodes). */
+async function sendAll(port) {
   let next = 0;
   const sendOne = (i) =>
     new Promise((res, rej) => {
@@ -93,8 +134,16 @@ async function collectOnce(rep) {
       s.on('error', rej);
       s.on('close', res);
     });
-  // All connections at once (they are open together, like a network's nodes).
   await Promise.all(Array.from({ length: CONNS }, () => sendOne(next++)));
+}
+
+async function collectOnce(rep) {
+  const out = join(work, `cap-${rep}`);
+  const port = 19000 + Math.floor(Math.random() * 1000);
+  const c = run(['collect', '--jip3', `127.0.0.1:${port}`, '--syslog', 'off', '--http', 'off', '--out', out, '--max-connections', String(CONNS + 10), '--json', '-q']);
+  for (let i = 0; i < 100 && !c.err().includes('jip3 127.0.0.1'); i++) await new Promise((r) => setTimeout(r, 50));
+  const t0 = performance.now();
+  await sendAll(port);
   const sent = performance.now();
   c.p.kill('SIGTERM');
   const r = await c.done;
@@ -119,9 +168,12 @@ async function decodeOnce(dir, workers, sink = 'dune') {
 
 const results = [];
 for (let rep = 0; rep < REPS; rep++) {
+  const base = await discardOnce();
+  log(`baseline rep ${rep + 1}: a receiver that only reads: ${base.events} events in ${base.seconds.toFixed(2)} s = ${(base.events / base.seconds / 1e3).toFixed(0)}k events/s (sending took ${base.sendSeconds.toFixed(2)} s), CPU ${base.cpu.toFixed(2)} s`);
   const c = await collectOnce(rep);
+  c.baseline = base;
   const loss = c.total - c.events;
-  log(`collect rep ${rep + 1}: ${c.events}/${c.total} events (loss ${loss}) in ${c.seconds.toFixed(2)} s = ${(c.events / c.seconds / 1e3).toFixed(0)}k events/s (sending took ${c.sendSeconds.toFixed(2)} s); collector peak RSS ${c.rssMB.toFixed(0)} MB, CPU ${c.cpu.toFixed(2)} s`);
+  log(`collect rep ${rep + 1}: ${c.events}/${c.total} events (loss ${loss}) in ${c.seconds.toFixed(2)} s = ${(c.events / c.seconds / 1e3).toFixed(0)}k events/s (sending took ${c.sendSeconds.toFixed(2)} s; ${(base.seconds / c.seconds).toFixed(2)} x the baseline's rate); collector peak RSS ${c.rssMB.toFixed(0)} MB, CPU ${c.cpu.toFixed(2)} s`);
   if (argv.includes('--collect-only')) {
     results.push({ c });
     rmSync(c.out, { recursive: true, force: true });

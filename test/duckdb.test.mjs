@@ -132,6 +132,12 @@ test('the fixtures in DuckDB equal the dune JSONL row for row, per table, column
     assert.equal(JSON.parse(again.stdout).files_already_done, 8);
     assert.equal(JSON.parse(again.stdout).transactions, 0);
   }
+  // What a person reads: where the rows are, and that the rerun found nothing new.
+  const human = await runCli(['duckdb', LOGS, '--db', db]);
+  assert.equal(human.code, 0, human.stderr);
+  assert.match(human.stderr, new RegExp(`^  database: ${db.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
+  assert.match(human.stderr, /^  rejects: none$/m);
+  assert.match(human.stderr, /^  already loaded: 8 files \(nothing new in them since the last run\)$/m);
   const c = await counts(t, db);
   assert.equal(Object.values(c).reduce((a, b) => a + b, 0), 697);
 });

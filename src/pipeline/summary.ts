@@ -139,6 +139,18 @@ export function formatSummary(s: RunSummary): string {
     lines.push(`  output: ${s.out}`);
     lines.push(`  rejects: ${typeof s.rejects_file === 'string' ? s.rejects_file : 'none (no file written)'}`);
   }
+  // Where the rows went (a database: duckdb), and what a rerun skipped.
+  if (typeof s.db === 'string') {
+    const created = Array.isArray(s.tables_created) ? s.tables_created.length : 0;
+    const added = Array.isArray(s.columns_added) ? s.columns_added.length : 0;
+    const schema = [created > 0 ? `${count(created, 'table')} created` : '', added > 0 ? `${count(added, 'column')} added` : ''].filter(Boolean).join(', ');
+    lines.push(`  database: ${s.db}${schema ? ` (${schema})` : ''}`);
+    const r = typeof s.rejects_stored === 'number' ? s.rejects_stored : 0;
+    lines.push(`  rejects: ${r > 0 ? `${count(r, 'record')} into table _rejects` : 'none'}`);
+  }
+  if (typeof s.files_already_done === 'number' && s.files_already_done > 0) {
+    lines.push(`  already loaded: ${count(s.files_already_done, 'file')} (nothing new in them since the last run)`);
+  }
   // A rate over a tiny input or a blink of time says nothing (and shows as 0.0 MB/s).
   if (s.seconds >= 0.05 && s.bytes >= 1e6) {
     lines.push(`  throughput: ${(s.bytes / 1e6 / s.seconds).toFixed(1)} MB/s, ${Math.round(s.rows_total / s.seconds)} rows/s`);
