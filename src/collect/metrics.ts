@@ -6,7 +6,11 @@
 // Label values come from senders, so they are bounded: msg_type must be 1-3 digits, team at most
 // 48 characters from a safe set, and at most MAX_TEAMS distinct teams (later ones count as "other").
 // Names follow Prometheus: jam_etl_collect_*, counters end in _total, seconds and bytes.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
+import type * as PromClient from 'prom-client';
+import type { Counter, Gauge, Histogram, Registry, Metric } from 'prom-client';
+import { lazy } from '../lazy.js';
+
+const prom = lazy<typeof PromClient>('prom-client');
 
 export const MAX_TEAMS = 64;
 const ELAPSED_BUCKETS = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -61,28 +65,28 @@ function scrapeTimeMetric(name: string, help: string, type: 'counter' | 'histogr
 }
 
 export class CollectorMetrics {
-  readonly registry = new Registry();
+  readonly registry = new (prom().Registry)();
   private readonly byTeam = new Map<string, Map<string, TypeStats>>();
   private readonly all: TypeStats[] = [];
 
-  readonly refusedMessages = new Counter({ name: 'jam_etl_collect_refused_messages_total', help: 'Messages received but not written, by reason (program: tag not in --program; duplicate_resend: a reconnect re-send byte-identical to the peer\'s last message; ws_binary; empty)', labelNames: ['reason'] as const, registers: [this.registry] });
-  readonly refusedConnections = new Counter({ name: 'jam_etl_collect_refused_connections_total', help: 'Connections refused or closed by the collector, by reason (max_connections, idle_timeout, message_too_long, bad_frame, shutdown)', labelNames: ['reason'] as const, registers: [this.registry] });
-  readonly incompleteMessages = new Counter({ name: 'jam_etl_collect_incomplete_messages_total', help: 'Messages cut by a connection that ended mid-message (nothing of them is written)', labelNames: ['transport'] as const, registers: [this.registry] });
-  readonly discardedBytes = new Counter({ name: 'jam_etl_collect_incomplete_bytes_total', help: 'Bytes of messages cut by a connection that ended mid-message', registers: [this.registry] });
-  readonly connections = new Counter({ name: 'jam_etl_collect_connections_total', help: 'Connections accepted', labelNames: ['transport'] as const, registers: [this.registry] });
-  readonly openConnections = new Gauge({ name: 'jam_etl_collect_open_connections', help: 'Connections open now', labelNames: ['transport'] as const, registers: [this.registry] });
-  readonly receivedBytesRaw = new Counter({ name: 'jam_etl_collect_socket_received_bytes_total', help: 'Bytes read from sockets (framing included)', labelNames: ['transport'] as const, registers: [this.registry] });
-  readonly writtenBytes = new Counter({ name: 'jam_etl_collect_written_bytes_total', help: 'Bytes written to minute files (newlines included)', registers: [this.registry] });
-  readonly writtenMessages = new Counter({ name: 'jam_etl_collect_written_messages_total', help: 'Messages (lines) written to minute files', registers: [this.registry] });
-  readonly fsyncSeconds = new Histogram({ name: 'jam_etl_collect_fsync_duration_seconds', help: 'fdatasync latency of the minute files', buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [this.registry] });
-  readonly partialLines = new Counter({ name: 'jam_etl_collect_partial_lines_total', help: 'Unterminated last lines found at start-up (a crash mid-write), cut off their files and kept in _partial/', registers: [this.registry] });
-  readonly writeErrors = new Counter({ name: 'jam_etl_collect_write_errors_total', help: 'Failed writes to minute files (retried; the file is cut back to its last whole line)', registers: [this.registry] });
-  readonly queuedBytes = new Gauge({ name: 'jam_etl_collect_writer_queued_bytes', help: 'Bytes received and not yet written', registers: [this.registry] });
-  readonly pauses = new Counter({ name: 'jam_etl_collect_backpressure_pauses_total', help: 'Times reading from every socket stopped because the disk was behind', registers: [this.registry] });
-  readonly throttled = new Counter({ name: 'jam_etl_collect_throttled_total', help: 'Times a connection was paused by the per-connection byte-rate limit', registers: [this.registry] });
+  readonly refusedMessages = new (prom().Counter)({ name: 'jam_etl_collect_refused_messages_total', help: 'Messages received but not written, by reason (program: tag not in --program; duplicate_resend: a reconnect re-send byte-identical to the peer\'s last message; ws_binary; empty)', labelNames: ['reason'] as const, registers: [this.registry] });
+  readonly refusedConnections = new (prom().Counter)({ name: 'jam_etl_collect_refused_connections_total', help: 'Connections refused or closed by the collector, by reason (max_connections, idle_timeout, message_too_long, bad_frame, shutdown)', labelNames: ['reason'] as const, registers: [this.registry] });
+  readonly incompleteMessages = new (prom().Counter)({ name: 'jam_etl_collect_incomplete_messages_total', help: 'Messages cut by a connection that ended mid-message (nothing of them is written)', labelNames: ['transport'] as const, registers: [this.registry] });
+  readonly discardedBytes = new (prom().Counter)({ name: 'jam_etl_collect_incomplete_bytes_total', help: 'Bytes of messages cut by a connection that ended mid-message', registers: [this.registry] });
+  readonly connections = new (prom().Counter)({ name: 'jam_etl_collect_connections_total', help: 'Connections accepted', labelNames: ['transport'] as const, registers: [this.registry] });
+  readonly openConnections = new (prom().Gauge)({ name: 'jam_etl_collect_open_connections', help: 'Connections open now', labelNames: ['transport'] as const, registers: [this.registry] });
+  readonly receivedBytesRaw = new (prom().Counter)({ name: 'jam_etl_collect_socket_received_bytes_total', help: 'Bytes read from sockets (framing included)', labelNames: ['transport'] as const, registers: [this.registry] });
+  readonly writtenBytes = new (prom().Counter)({ name: 'jam_etl_collect_written_bytes_total', help: 'Bytes written to minute files (newlines included)', registers: [this.registry] });
+  readonly writtenMessages = new (prom().Counter)({ name: 'jam_etl_collect_written_messages_total', help: 'Messages (lines) written to minute files', registers: [this.registry] });
+  readonly fsyncSeconds = new (prom().Histogram)({ name: 'jam_etl_collect_fsync_duration_seconds', help: 'fdatasync latency of the minute files', buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [this.registry] });
+  readonly partialLines = new (prom().Counter)({ name: 'jam_etl_collect_partial_lines_total', help: 'Unterminated last lines found at start-up (a crash mid-write), cut off their files and kept in _partial/', registers: [this.registry] });
+  readonly writeErrors = new (prom().Counter)({ name: 'jam_etl_collect_write_errors_total', help: 'Failed writes to minute files (retried; the file is cut back to its last whole line)', registers: [this.registry] });
+  readonly queuedBytes = new (prom().Gauge)({ name: 'jam_etl_collect_writer_queued_bytes', help: 'Bytes received and not yet written', registers: [this.registry] });
+  readonly pauses = new (prom().Counter)({ name: 'jam_etl_collect_backpressure_pauses_total', help: 'Times reading from every socket stopped because the disk was behind', registers: [this.registry] });
+  readonly throttled = new (prom().Counter)({ name: 'jam_etl_collect_throttled_total', help: 'Times a connection was paused by the per-connection byte-rate limit', registers: [this.registry] });
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
-    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    if (opts.defaultMetrics !== false) prom().collectDefaultMetrics({ register: this.registry });
     const labels = (s: TypeStats) => ({ team: s.team, msg_type: s.msgType });
     this.registry.registerMetric(scrapeTimeMetric('jam_etl_collect_messages_total', 'Messages written, by team and msg_type (from the envelope; unknown when absent)', 'counter', () => this.all.map((s) => ({ value: s.messages, labels: labels(s) }))));
     this.registry.registerMetric(scrapeTimeMetric('jam_etl_collect_received_bytes_total', 'Message bytes written (newline excluded), by team and msg_type', 'counter', () => this.all.map((s) => ({ value: s.bytes, labels: labels(s) }))));

@@ -5,7 +5,10 @@
 // been closed by both sides (so the collector has read everything).
 import { connect, type Socket } from 'node:net';
 import { hostname as osHostname } from 'node:os';
-import { WebSocket } from 'ws';
+import type * as Ws from 'ws';
+import { lazy } from '../lazy.js';
+
+const wsLib = lazy<typeof Ws>('ws');
 import { isJip3Path, listLogFiles } from '../input/list.js';
 import { readChunks } from '../input/reader.js';
 import type { HostPort } from './collector.js';
@@ -110,7 +113,7 @@ function tcpSender(to: HostPort): Promise<Sender> {
 
 function wsSender(to: HostPort): Promise<Sender> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://${to.host.includes(':') ? `[${to.host}]` : to.host}:${to.port}/submit`, { perMessageDeflate: false });
+    const ws = new (wsLib().WebSocket)(`ws://${to.host.includes(':') ? `[${to.host}]` : to.host}:${to.port}/submit`, { perMessageDeflate: false });
     let err: Error | null = null;
     ws.once('error', (e) => {
       err = e;

@@ -7,7 +7,11 @@
 // refusal instead of being answered out of sight.
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type * as Ws from 'ws';
+import type { WebSocket } from 'ws';
+import { lazy } from '../lazy.js';
+
+const wsLib = lazy<typeof Ws>('ws');
 import type { ConnectionManager } from './connections.js';
 import type { Intake } from './intake.js';
 
@@ -39,7 +43,7 @@ export function listenWebSocket(opts: WsOptions, manager: ConnectionManager, int
     const path = (req.url ?? '').split('?')[0];
     if (path !== '/submit') manager.refuseConnection(req.socket.remoteAddress ?? '?', 'ws', 'ws_bad_path', `upgrade on ${path}`);
   });
-  const wss = new WebSocketServer({ server, path: '/submit', maxPayload: opts.maxMessageBytes, perMessageDeflate: false, clientTracking: false, skipUTF8Validation: true });
+  const wss = new (wsLib().WebSocketServer)({ server, path: '/submit', maxPayload: opts.maxMessageBytes, perMessageDeflate: false, clientTracking: false, skipUTF8Validation: true });
   wss.on('wsClientError', (err: Error, socket, req: IncomingMessage) => {
     manager.refuseConnection(req.socket.remoteAddress ?? '?', 'ws', 'ws_bad_handshake', err.message);
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');

@@ -1,23 +1,16 @@
 // `jam-etl sql "SELECT …"`: one query against the warehouse, opened read-only, for people who do
 // not have the DuckDB CLI. Output as an aligned table, CSV or a JSON array of objects.
 import { type Command, Option } from 'commander';
-import {
-  DuckDBBlobValue,
-  DuckDBDateValue,
-  DuckDBDecimalValue,
-  DuckDBListValue,
-  DuckDBArrayValue,
-  DuckDBMapValue,
-  DuckDBStructValue,
-  DuckDBTimestampTZValue,
-  DuckDBTimestampValue,
-  type DuckDBValue,
-} from '@duckdb/node-api';
+import type * as DuckDB from '@duckdb/node-api';
+import type { DuckDBValue } from '@duckdb/node-api';
+import { lazy } from '../lazy.js';
 import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { ConfigError, describeError, UsageError } from '../errors.js';
 import { DEFAULT_DB, duckdbMessage, openWarehouse } from '../sinks/duckdb/warehouse.js';
 import { pathArg, type CliIO } from './common.js';
+
+const duckdb = lazy<typeof DuckDB>('@duckdb/node-api');
 
 export type SqlFormat = 'table' | 'csv' | 'json';
 export type JsonCell = string | number | boolean | null | JsonCell[] | { [k: string]: JsonCell };
@@ -45,6 +38,7 @@ export function toJsonCell(v: DuckDBValue): JsonCell {
   if (typeof v === 'bigint') return v <= MAX_SAFE && v >= -MAX_SAFE ? Number(v) : v.toString();
   if (typeof v === 'number') return Number.isFinite(v) ? v : String(v);
   if (typeof v === 'string' || typeof v === 'boolean') return v;
+  const { DuckDBTimestampTZValue, DuckDBTimestampValue, DuckDBDateValue, DuckDBDecimalValue, DuckDBListValue, DuckDBArrayValue, DuckDBStructValue, DuckDBMapValue, DuckDBBlobValue } = duckdb();
   if (v instanceof DuckDBTimestampTZValue) return isoOfMicros(v.micros, true);
   if (v instanceof DuckDBTimestampValue) return isoOfMicros(v.micros, false);
   if (v instanceof DuckDBDateValue) return v.toString();

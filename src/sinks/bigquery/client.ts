@@ -1,7 +1,12 @@
 // Builds the BigQuery client for every command. Endpoint precedence: explicit apiEndpoint, then
 // BIGQUERY_EMULATOR_HOST, then Google's real endpoint with Application Default Credentials.
-import { BigQuery, type BigQueryOptions } from '@google-cloud/bigquery';
-import { OAuth2Client } from 'google-auth-library';
+import type * as BigQueryLib from '@google-cloud/bigquery';
+import type { BigQuery, BigQueryOptions } from '@google-cloud/bigquery';
+import type * as GoogleAuth from 'google-auth-library';
+import { lazy } from '../../lazy.js';
+
+const bigqueryLib = lazy<typeof BigQueryLib>('@google-cloud/bigquery');
+const googleAuth = lazy<typeof GoogleAuth>('google-auth-library');
 import { ConfigError, describeError } from '../../errors.js';
 
 export { ConfigError };
@@ -34,14 +39,14 @@ export function makeBigQueryClient(opts: BigQueryClientOptions = {}): BigQuery {
     // Without this the client would try to discover credentials (metadata server lookups) and its
     // multipart upload path (table.load / createWriteStream) fails with no auth headers at all.
     if (!process.env['GOOGLE_APPLICATION_CREDENTIALS']) {
-      const auth = new OAuth2Client();
+      const auth = new (googleAuth().OAuth2Client)();
       auth.setCredentials({ access_token: STATIC_TOKEN, expiry_date: Date.now() + 365 * 24 * 3600 * 1000 });
       options.authClient = auth;
     }
     options.useAuthWithCustomEndpoint = true;
   }
 
-  const client = new BigQuery(options);
+  const client = new (bigqueryLib().BigQuery)(options);
   if (opts.apiEndpoint && emulatorHost) {
     // The client builds its base URL from BIGQUERY_EMULATOR_HOST even when apiEndpoint is given;
     // an explicit endpoint must win for every request, not only for uploads.

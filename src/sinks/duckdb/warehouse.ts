@@ -5,7 +5,11 @@
 import { statSync } from 'node:fs';
 import { access, constants } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type * as DuckDB from '@duckdb/node-api';
+import type { DuckDBInstance, DuckDBConnection } from '@duckdb/node-api';
+import { lazy } from '../../lazy.js';
+
+const duckdb = lazy<typeof DuckDB>('@duckdb/node-api');
 import { ConfigError, describeError } from '../../errors.js';
 import { quoteLiteral } from '../../tables/duckdb-types.js';
 
@@ -123,7 +127,7 @@ export async function openWarehouse(path: string, opts: WarehouseOptions = {}): 
   if (attach) config.temp_directory = `${path}.tmp`; // where DuckDB would put it for the file itself
   let instance: DuckDBInstance;
   try {
-    instance = await DuckDBInstance.create(attach ? ':memory:' : path, config);
+    instance = await duckdb().DuckDBInstance.create(attach ? ':memory:' : path, config);
   } catch (e) {
     throw openError(path, e, readOnly);
   }
