@@ -117,7 +117,9 @@ async function discardOnce() {
   const t1 = performance.now();
   const r = JSON.parse(out);
   const rusage = JSON.parse(readFileSync(rus, 'utf8'));
-  if (r.bytes !== CONNS * streamBytes) throw new Error(`discard server read ${r.bytes} of ${CONNS * streamBytes} bytes`);
+  let want = 0;
+  for (let i = 0; i < CONNS; i++) want += streams[i % streams.length].length;
+  if (r.bytes !== want) throw new Error(`discard server read ${r.bytes} of ${want} bytes`);
   return { seconds: (t1 - t0) / 1000, sendSeconds: (sent - t0) / 1000, events: CONNS * EVENTS, cpu: rusage.userSec + rusage.sysSec };
 }
 
@@ -150,7 +152,7 @@ async function collectOnce(rep) {
   const t1 = performance.now();
   const summary = JSON.parse(r.out);
   const total = CONNS * EVENTS;
-  return { out, seconds: (t1 - t0) / 1000, sendSeconds: (sent - t0) / 1000, events: summary.jip3?.events ?? 0, records: summary.jip3?.records ?? 0, total, rssMB: r.rusage.maxRSSKiB / 1024, cpu: r.rusage.userSec + r.rusage.sysSec };
+  return { out, seconds: (t1 - t0) / 1000, sendSeconds: (sent - t0) / 1000, events: summary.jip3?.events ?? 0, records: summary.jip3?.records ?? 0, total, rssMB: r.rusage.maxRSSKiB / 1024, cpu: r.rusage.userSec + r.rusage.sysSec, user: r.rusage.userSec, sys: r.rusage.sysSec };
 }
 
 async function decodeOnce(dir, workers, sink = 'dune') {
@@ -163,7 +165,7 @@ async function decodeOnce(dir, workers, sink = 'dune') {
   const s = JSON.parse(r.out);
   rmSync(out, { recursive: true, force: true });
   rmSync(`${out}.duckdb`, { force: true });
-  return { seconds: (t1 - t0) / 1000, events: s.rows.jip3_events, rejects: s.rejects, rssMB: r.rusage.maxRSSKiB / 1024, cpu: r.rusage.userSec + r.rusage.sysSec };
+  return { seconds: (t1 - t0) / 1000, events: s.rows.jip3_events, rejects: s.rejects, rssMB: r.rusage.maxRSSKiB / 1024, cpu: r.rusage.userSec + r.rusage.sysSec, user: r.rusage.userSec, sys: r.rusage.sysSec };
 }
 
 const results = [];

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { generateJip3 } from '../dist/generate/jip3.js';
 import { readJip3Chunks } from '../dist/input/jip3-reader.js';
 import { Jip3ChunkConverter } from '../dist/jip3/convert.js';
-import { encodeRecord, fileHeader, FILE_HEADER_BYTES, RECORD_HEADER_BYTES } from '../dist/jip3/capture.js';
+import { encodeRecord, fileHeader, FILE_HEADER_BYTES, readRecordHeader, RECORD_HEADER_BYTES } from '../dist/jip3/capture.js';
 import { readJsonl, ROOT, runCli, tempDir } from './helpers.mjs';
 import { encodeEvent, encodeNodeInfo, le, Values } from './jip3-spec-encoder.mjs';
 
@@ -218,4 +218,94 @@ test('every row the converter writes passes its table validator (the jip3_events
     }
   }
   assert.ok(n > 1000);
+});
+
+// Kind 5 (what the collector writes): the frames of one read, prefixes included, in one record.
+function prefixed(frames) {
+  return Buffer.concat(frames.flatMap((f) => [Buffer.from(le(f.length, 4)), Buffer.from(f)]));
+}
+
+test('an events record (kind 5) decodes to exactly the rows of the same events as kind-3 records; row references stay unique', async (t) => {
+  const d = tempDir(t);
+  await generateJip3({ out: d, minutes: 2, nodes: 3, cores: 2, seed: '5' });
+  const src = readFileSync(join(d, readdirSync(d).sort()[0]));
+  // The generator's records, with the receive times of each run of up to 7 consecutive events
+  // of one connection made equal (a kind-5 record has one), written both ways.
+  const recs = [];
+  for (let o = FILE_HEADER_BYTES; o < src.length; ) {
+    const h = readRecordHeader(src, o);
+    recs.push({ ...h, payload: src.subarray(o + RECORD_HEADER_BYTES, o + RECORD_HEADER_BYTES + h.length) });
+    o += RECORD_HEADER_BYTES + h.length;
+  }
+  const singles = [];
+  const batched = [];
+  let runs = 0;
+  for (let i = 0; i < recs.length; ) {
+    const r = recs[i];
+    if (r.kind !== 3) {
+      singles.push(encodeRecord(r.kind, r.connection, r.recvTimeUs, r.eventId, r.payload));
+      batched.push(singles.at(-1));
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < recs.length && j - i < 7 && recs[j].kind === 3 && recs[j].connection === r.connection) j++;
+    const run = recs.slice(i, j);
+    for (const e of run) singles.push(encodeRecord(3, e.connection, r.recvTimeUs, e.eventId, e.payload));
+    batched.push(encodeRecord(5, r.connection, r.recvTimeUs, r.eventId, prefixed(run.map((e) => e.payload))));
+    runs += run.length > 1 ? 1 : 0;
+    i = j;
+  }
+  assert.ok(runs > 10, 'runs of several events');
+  writeFileSync(join(d, 'singles.jip3'), capture(singles));
+  writeFileSync(join(d, 'batched.jip3'), capture(batched));
+  const a = await convertFile(join(d, 'singles.jip3'));
+  const b = await convertFile(join(d, 'batched.jip3'));
+  assert.deepEqual(a.rejects, []);
+  assert.deepEqual(b.rejects, []);
+  assert.ok(a.tables.jip3_events.length > 100);
+  assert.deepEqual(b.tables, a.tables, 'same rows in every table');
+  assert.equal(b.lines, a.lines, 'each event of a kind-5 record counts as a line');
+  // The BigQuery sink's insert IDs come from (record, index): unique per table.
+  const conv = new Jip3ChunkConverter({ rowRefs: true });
+  const seen = new Map();
+  for await (const c of readJip3Chunks(join(d, 'batched.jip3'), { chunkBytes: 4096 })) {
+    for (const [table, refs] of conv.run(c).rowRefs) {
+      const s = seen.get(table) ?? seen.set(table, new Set()).get(table);
+      for (let k = 0; k < refs.length; k += 3) {
+        const key = `${refs[k]}:${refs[k + 1]}`;
+        assert.ok(!s.has(key), `${table}: row reference ${key} twice`);
+        s.add(key);
+      }
+    }
+  }
+  assert.equal(seen.get('jip3_events').size, a.tables.jip3_events.length);
+});
+
+test('an events record whose frame runs past its end: the events before it load, the rest is one reject', async (t) => {
+  const d = tempDir(t);
+  const v = new Values(9);
+  const info = encodeNodeInfo({ version: 1, cores: 341, paramBytes: 134, gp: '0.7.2' });
+  const e1 = encodeEvent(11, v, { version: 1, cores: 341 }).bytes;
+  const e2 = encodeEvent(12, v, { version: 1, cores: 341 }).bytes;
+  e1.set(le(2 ** 45, 8), 0); // plausible Timestamps (the spec encoder's are any u64)
+  e2.set(le(2 ** 45 + 1000, 8), 0);
+  const T0 = 1_762_000_000_000_000;
+  const good = prefixed([e1, e2]);
+  const bad = Buffer.concat([good, Buffer.from(le(500, 4)), Buffer.from([1, 2, 3])]);
+  const recs = [encodeRecord(1, 7, T0, 0, info), encodeRecord(5, 7, T0 + 1, 0, bad), encodeRecord(5, 7, T0 + 2, 2, good)];
+  const path = join(d, 'x.jip3');
+  writeFileSync(path, capture(recs));
+  const r = await convertFile(path);
+  assert.deepEqual(r.tables.jip3_events.map((e) => e.event_id), [0, 1, 2, 3]);
+  assert.equal(r.rejects.length, 1);
+  const x = r.rejects[0];
+  assert.equal(x.code, 'jip3_bad_record');
+  assert.match(x.reason, /past the record's end/);
+  assert.equal(x.event_id, 2);
+  assert.equal(x.line, 2);
+  assert.equal(x.record_offset, FILE_HEADER_BYTES + recs[0].length + RECORD_HEADER_BYTES + good.length);
+  assert.equal(x.raw_hex, '0x' + bad.subarray(good.length).toString('hex'));
+  // node information + 2 events + the reject + 2 events.
+  assert.equal(r.lines, 6);
 });

@@ -49,6 +49,16 @@ export async function replayJip3(paths: readonly string[], to: HostPort): Promis
         } else if (h.kind === RecordKind.Closed) {
           socks.get(h.connection)?.s.end();
           continue;
+        } else if (h.kind === RecordKind.Events) {
+          // Frames already with their prefixes, as they came off the wire: sent as they are.
+          const e = socks.get(h.connection);
+          if (!e) continue;
+          let n = 0;
+          for (let f = 0; f + 4 <= payload.length; n++) f += 4 + payload.readUInt32LE(f);
+          if (!e.s.write(payload)) await new Promise<void>((r) => e.s.once('drain', () => r()));
+          frames += n;
+          bytes += payload.length;
+          continue;
         } else if (h.kind !== RecordKind.Event) continue;
         const e = socks.get(h.connection);
         if (!e) continue; // its node information is in a file not given

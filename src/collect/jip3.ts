@@ -11,7 +11,9 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { EventEmitter } from 'node:events';
 import type { Metric } from 'prom-client';
-import { Counter } from 'prom-client';
+import type * as PromClient from 'prom-client';
+import type { Counter } from 'prom-client';
+import { lazy } from '../lazy.js';
 import { checkFileHeader, fileHeader, FILE_HEADER_BYTES, RECORD_HEADER_BYTES, RecordKind } from '../jip3/capture.js';
 import { DecodeError } from '../jip3/codec.js';
 import { decodeNodeInfo, type NodeInfo as Jip3NodeInfo } from '../jip3/node-info.js';
@@ -22,6 +24,7 @@ import { makeDirs } from '../fsutil.js';
 import { kOnRead, READ_BYTES, readIntoShared, type ReadSocket } from './shared-read.js';
 
 export const DEFAULT_MAX_FRAME_BYTES = 256 << 10;
+const prom = lazy<typeof PromClient>('prom-client');
 const SLAB_BYTES = 1 << 20;
 /** Frames up to this size are copied into the slab byte by byte. */
 const SMALL_COPY = 128;
@@ -37,7 +40,8 @@ export class Jip3Framer {
   }
 
   /**
-   * Calls onFrame(buf, start, end) for every whole frame (a view valid during the call only);
+   * Calls onFrame(buf, start, end) for every whole frame, its u32 length prefix at start - 4
+   * in the same buffer (a view valid until push returns: the chunk may be a read buffer);
    * returns a length that is over the limit (the caller closes), else -1.
    */
   push(chunk: Buffer, onFrame: (buf: Buffer, start: number, end: number) => void): number {
@@ -411,8 +415,8 @@ export class Jip3Metrics {
   readonly unknownEvents: Counter<string>;
   constructor(ctx: CollectorContext) {
     const reg = ctx.metrics.registry;
-    this.nodeInfoFailures = new Counter({ name: 'jam_etl_collect_jip3_node_info_failures_total', help: 'JIP-3 connections closed because their first frame was not a valid node information message, by reason', labelNames: ['reason'] as const, registers: [reg] });
-    this.unknownEvents = new Counter({ name: 'jam_etl_collect_jip3_unknown_events_total', help: 'JIP-3 frames too short for an event or with an unknown discriminator (kept in the capture; a reject when loaded)', registers: [reg] });
+    this.nodeInfoFailures = new (prom().Counter)({ name: 'jam_etl_collect_jip3_node_info_failures_total', help: 'JIP-3 connections closed because their first frame was not a valid node information message, by reason', labelNames: ['reason'] as const, registers: [reg] });
+    this.unknownEvents = new (prom().Counter)({ name: 'jam_etl_collect_jip3_unknown_events_total', help: 'JIP-3 frames too short for an event or with an unknown discriminator (kept in the capture; a reject when loaded)', registers: [reg] });
     const metric = (name: string, help: string, values: () => { value: number; labels: Record<string, string> }[]): Metric =>
       ({ name, help, type: 'counter', aggregator: 'sum', get: async () => ({ name, help, type: 'counter', aggregator: 'sum', values: values() }) }) as unknown as Metric;
     reg.registerMetric(
@@ -534,6 +538,8 @@ export async function listenJip3(ctx: CollectorContext, opts: Jip3ListenOptions)
     let info: Jip3NodeInfo | null = null;
     let stats: ImplStats | null = null;
     let node: ReturnType<typeof ctx.nodes.entry> | null = null;
+    /** This connection's facts in /api/nodes (`jip3`), updated in place. */
+    let facts: Record<string, unknown> | null = null;
     let nextId = 0;
     let now = Date.now();
     let closedWritten = false;
@@ -543,6 +549,17 @@ export async function listenJip3(ctx: CollectorContext, opts: Jip3ListenOptions)
         const r = Buffer.from(reason);
         writer.append(cap, RecordKind.Closed, nextId, r, 0, r.length, Date.now(), Date.now() * 1000);
       }
+    };
+    // The frames of one read that lie back to back in its buffer go into one record (kind 5,
+    // prefixes included): one header and one copy per run, not per event.
+    let runBuf: Buffer | null = null;
+    let runStart = 0;
+    let runEnd = 0;
+    let runId = 0;
+    const flushRun = (): void => {
+      if (runBuf === null) return;
+      writer.append(cap!, RecordKind.Events, runId, runBuf, runStart, runEnd, now, now * 1000);
+      runBuf = null;
     };
     const onFrame = (buf: Buffer, start: number, end: number): void => {
       const recvUs = now * 1000;
@@ -565,7 +582,8 @@ export async function listenJip3(ctx: CollectorContext, opts: Jip3ListenOptions)
         conn.hostname = `${info.implementation_name} ${info.implementation_version}`;
         stats = metrics.stats(info.implementation_name);
         node = ctx.nodes.seen(conn, info.peer_id, info.implementation_name, end - start, now, -1, info.implementation_version);
-        ctx.nodes.setExtra(info.peer_id, { jip3: { protocolVersion: info.version, gpVersion: info.gp_version, peerAddress: info.peer_address, connection: id, connectedSince: new Date(now).toISOString(), bestSlot: null, finalizedSlot: null } });
+        facts = { protocolVersion: info.version, gpVersion: info.gp_version, peerAddress: info.peer_address, connection: id, connectedSince: new Date(now).toISOString(), bestSlot: null, finalizedSlot: null };
+        ctx.nodes.attachExtra(node, 'jip3', facts);
         return;
       }
       if (!info) return; // closing
@@ -584,18 +602,30 @@ export async function listenJip3(ctx: CollectorContext, opts: Jip3ListenOptions)
           } else nextId++;
         } else nextId++;
         // The node's registry entry is kept per connection (no lookup per frame).
-        if (node === null || node.removed) node = ctx.nodes.entry(conn, info.peer_id, now);
+        if (node === null || node.removed) {
+          node = ctx.nodes.entry(conn, info.peer_id, now);
+          ctx.nodes.attachExtra(node, 'jip3', facts!);
+        }
         if ((d === 11 || d === 12) && len === 8 + 1 + 4 + 32) {
           const slot = buf.readUInt32LE(start + 9);
           ctx.nodes.record(node, conn, null, len, now, d === 11 ? slot : -1);
-          ctx.nodes.setExtra(info.peer_id, { jip3: { [d === 11 ? 'bestSlot' : 'finalizedSlot']: slot } });
+          if (d === 11) facts!.bestSlot = slot;
+          else facts!.finalizedSlot = slot;
         } else ctx.nodes.record(node, conn, null, len, now);
         if (eventDef(d) === undefined) metrics.unknownEvents.inc();
       } else {
         nextId++;
         metrics.unknownEvents.inc();
       }
-      writer.append(cap, RecordKind.Event, id, buf, start, end, now, recvUs);
+      // Every frame comes with its length prefix in front of it (the framer's contract).
+      if (runBuf === buf && runEnd === start - 4) runEnd = end;
+      else {
+        flushRun();
+        runBuf = buf;
+        runStart = start - 4;
+        runEnd = end;
+        runId = id;
+      }
       conn.messages++;
     };
     const onChunk = (chunk: Buffer): void => {
@@ -604,6 +634,7 @@ export async function listenJip3(ctx: CollectorContext, opts: Jip3ListenOptions)
       manager.activity(conn, chunk.length, now);
       ctx.metrics.receivedBytesRaw.inc({ transport: 'jip3' }, chunk.length);
       const over = framer.push(chunk, onFrame);
+      flushRun();
       if (over >= 0) {
         manager.refuseConnection(ip, 'jip3', 'frame_too_long', `frame of ${over} bytes, limit ${opts.maxFrameBytes}`);
         closeWith(`frame of ${over} bytes over the limit ${opts.maxFrameBytes}`);

@@ -157,6 +157,15 @@ export class NodeRegistry {
    * Listener-specific facts about a node, shown in its /api/nodes entry (e.g. `jip3`: protocol
    * and GP version, address, best and finalized slot); each key's object is merged.
    */
+  /**
+   * Puts `facts` under `extra[k]` of entry e by reference: the listener then updates them in place
+   * (one property write per event instead of a patch object merged per event).
+   */
+  attachExtra(e: NodeEntry, k: string, facts: Record<string, unknown>): void {
+    e.extra ??= {};
+    e.extra[k] = facts;
+  }
+
   setExtra(key: string, patch: Record<string, Record<string, unknown>>): void {
     const e = this.nodes.get(key);
     if (!e) return;

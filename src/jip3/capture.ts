@@ -2,7 +2,7 @@
 // loader reads. A 16-byte file header, then append-only records, each
 //   [u8 kind][u64 connection][u64 recv_time_us][u64 event_id][u32 len][len bytes]
 // little-endian, the bytes being one frame's content exactly as received (without its u32
-// length prefix). Byte positions of records are resume positions, as line starts are in .log.
+// length prefix), or for kind 5 a run of whole frames with their prefixes. Byte positions of records are resume positions, as line starts are in .log.
 
 export const CAPTURE_MAGIC = Buffer.from('jip3cap\0', 'latin1');
 export const CAPTURE_VERSION = 1;
@@ -22,6 +22,13 @@ export const enum RecordKind {
   Event = 3,
   /** The connection ended; the bytes are the reason as UTF-8 (eof, idle timeout, frame too large, ...). */
   Closed = 4,
+  /**
+   * Several event messages of one connection received together (what the collector writes): the
+   * bytes are the frames exactly as they came off the socket, each with its u32 LE length
+   * prefix; event_id is the first one's Event ID, and each next one's follows by the same rule
+   * as between records (nextEventId). One header and one copy per socket read, not per event.
+   */
+  Events = 5,
 }
 
 export interface RecordHeader {

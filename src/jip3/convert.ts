@@ -8,7 +8,7 @@ import { newCounters, type Counters } from '../telemetry/convert.js';
 import type { RejectCode, RejectRecord } from '../pipeline/rejects.js';
 import { ownBytes, type SerializedChunk } from '../pipeline/serialize.js';
 import { describeValidationError, JIP3_TABLE_NAMES, rowValidators, type Row, type TableName } from '../tables/schema.js';
-import { checkFileHeader, readRecordHeader, RECORD_HEADER_BYTES, RecordKind } from './capture.js';
+import { checkFileHeader, nextEventId, readRecordHeader, RECORD_HEADER_BYTES, RecordKind } from './capture.js';
 import { DecodeError, toHex, type DecodeContext } from './codec.js';
 import { decodeEvent, linkFieldOf, UnknownEventError, type EventDef } from './events/index.js';
 import { decodeNodeInfo, type NodeInfo } from './node-info.js';
@@ -114,6 +114,56 @@ export class Jip3ChunkConverter {
             : 'a record length is larger than any frame: the rest of the file cannot be framed';
       reject(chunk.tail === 'truncated' ? 'jip3_truncated_record' : 'jip3_bad_record', why, chunk.startLine, chunk.startOffset, {}, chunk.overlong.head);
     }
+    /**
+     * One event message: its rows, or one reject. `at` is where it is in the file (its record, or
+     * in an events record its frame); `sub` 0 for a kind-3 record, else 1 + its index in the
+     * events record, so that the row references (record, index, end) stay unique per table;
+     * `end` the end of its record.
+     */
+    const event = (payload: Uint8Array, conn: number, eventId: number, recvUs: number, line: number, at: number, sub: number, end: number): void => {
+      const where = { connection: conn, event_id: eventId };
+      const st = conns.get(conn);
+      if (!st || 'bad' in st) {
+        reject('jip3_no_node_info', st ? `connection ${conn}: ${st.bad}` : `connection ${conn} has no node information in this file`, line, at, where, payload);
+        return;
+      }
+      let e;
+      try {
+        e = decodeEvent(payload, st.ctx);
+      } catch (err) {
+        if (err instanceof UnknownEventError) reject('jip3_unknown_event', err.reason, line, at, { ...where, offset: err.offset }, payload);
+        else if (err instanceof DecodeError) reject('jip3_decode', `${err.code}: ${err.reason}`, line, at, { ...where, offset: err.offset }, payload);
+        else reject('jip3_decode', `internal error: ${(err as Error)?.message ?? String(err)}`, line, at, where, payload);
+        return;
+      }
+      const lf = linkOf(e.def, st.ctx.version);
+      const why = eventRows(e, conn, eventId, recvUs, st.node, lf === undefined ? undefined : (e.fields[lf] as number | string), out);
+      if (why) {
+        reject('jip3_decode', why, line, at, where, payload);
+        return;
+      }
+      // The typed row (if any) is checked against its schema; the events line is built to it.
+      let bad: string | undefined;
+      for (let i = 0; i < out.rows.length && !bad; i++) {
+        const v = validators.get(out.tables[i]!)!;
+        if (!v(out.rows[i])) bad = describeValidationError(out.tables[i]!, v);
+      }
+      if (bad) {
+        reject('jip3_decode', `schema: ${bad}`, line, at, where, payload);
+        return;
+      }
+      counters.rowLines++;
+      counters.rows.jip3_events++;
+      eventsOut.str(out.eventsLine);
+      eventsN++;
+      refs?.get('jip3_events')!.push(line, sub, end);
+      for (let i = 0; i < out.rows.length; i++) {
+        const t = out.tables[i]!;
+        counters.rows[t]++;
+        byTable.get(t)!.push(out.rows[i]!);
+        refs?.get(t)!.push(line, sub === 0 ? i + 1 : sub, end);
+      }
+    };
     const data = chunk.data;
     counters.bytes += data.length;
     const validators = this.validators;
@@ -129,49 +179,33 @@ export class Jip3ChunkConverter {
       let tables: readonly TableName[];
       let rows: readonly Row[];
       if (h.kind === RecordKind.Event) {
-        const st = conns.get(h.connection);
-        if (!st || 'bad' in st) {
-          reject('jip3_no_node_info', st ? `connection ${h.connection}: ${st.bad}` : `connection ${h.connection} has no node information in this file`, line, recordOffset, where, payload);
-          continue;
+        event(payload, h.connection, h.eventId, h.recvTimeUs, line, recordOffset, 0, chunk.startOffset + o);
+        continue;
+      }
+      if (h.kind === RecordKind.Events) {
+        // Frames with their u32 prefixes; each is a "line" of its own (rows or one reject), the
+        // first counted above with the record.
+        const at0 = recordOffset + RECORD_HEADER_BYTES;
+        let id = h.eventId;
+        let k = 0;
+        for (let f = 0; f < payload.length; k++) {
+          if (k > 0) counters.lines++;
+          const len = payload.length - f >= 4 ? (payload[f]! | (payload[f + 1]! << 8) | (payload[f + 2]! << 16)) + payload[f + 3]! * 0x1000000 : -1;
+          if (len < 0 || f + 4 + len > payload.length) {
+            reject('jip3_bad_record', `events record: a frame at byte ${f} of ${payload.length} ${len < 0 ? 'has no whole length prefix' : `is ${len} bytes long, past the record's end`}; the rest of the record cannot be framed`, line, at0 + f, { connection: h.connection, event_id: id }, payload.subarray(f));
+            break;
+          }
+          const frame = payload.subarray(f + 4, f + 4 + len);
+          event(frame, h.connection, id, h.recvTimeUs, line, at0 + f, k + 1, chunk.startOffset + o);
+          id = nextEventId(id, frame);
+          f += 4 + len;
         }
-        let e;
-        try {
-          e = decodeEvent(payload, st.ctx);
-        } catch (err) {
-          if (err instanceof UnknownEventError) reject('jip3_unknown_event', err.reason, line, recordOffset, { ...where, offset: err.offset }, payload);
-          else if (err instanceof DecodeError) reject('jip3_decode', `${err.code}: ${err.reason}`, line, recordOffset, { ...where, offset: err.offset }, payload);
-          else reject('jip3_decode', `internal error: ${(err as Error)?.message ?? String(err)}`, line, recordOffset, where, payload);
-          continue;
-        }
-        const lf = linkOf(e.def, st.ctx.version);
-        const why = eventRows(e, h.connection, h.eventId, h.recvTimeUs, st.node, lf === undefined ? undefined : (e.fields[lf] as number | string), out);
-        if (why) {
-          reject('jip3_decode', why, line, recordOffset, where, payload);
-          continue;
-        }
-        // The typed row (if any) is checked against its schema; the events line is built to it.
-        let bad: string | undefined;
-        for (let i = 0; i < out.rows.length && !bad; i++) {
-          const v = validators.get(out.tables[i]!)!;
-          if (!v(out.rows[i])) bad = describeValidationError(out.tables[i]!, v);
-        }
-        if (bad) {
-          reject('jip3_decode', `schema: ${bad}`, line, recordOffset, where, payload);
-          continue;
-        }
-        counters.rowLines++;
-        counters.rows.jip3_events++;
-        eventsOut.str(out.eventsLine);
-        eventsN++;
-        refs?.get('jip3_events')!.push(line, 0, chunk.startOffset + o);
-        for (let i = 0; i < out.rows.length; i++) {
-          const t = out.tables[i]!;
-          counters.rows[t]++;
-          byTable.get(t)!.push(out.rows[i]!);
-          refs?.get(t)!.push(line, i + 1, chunk.startOffset + o);
+        if (k === 0) {
+          reject('jip3_bad_record', 'events record with no frame', line, recordOffset, where, payload);
         }
         continue;
-      } else if (h.kind === RecordKind.NodeInfo) {
+      }
+      if (h.kind === RecordKind.NodeInfo) {
         const info = learn(h.connection, payload);
         if (info instanceof DecodeError) {
           reject('jip3_bad_node_info', `${info.code}: ${info.reason}`, line, recordOffset, { connection: h.connection, offset: info.offset }, payload);
