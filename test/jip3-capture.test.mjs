@@ -293,12 +293,15 @@ test('an events record whose frame runs past its end: the events before it load,
   const T0 = 1_762_000_000_000_000;
   const good = prefixed([e1, e2]);
   const bad = Buffer.concat([good, Buffer.from(le(500, 4)), Buffer.from([1, 2, 3])]);
-  const recs = [encodeRecord(1, 7, T0, 0, info), encodeRecord(5, 7, T0 + 1, 0, bad), encodeRecord(5, 7, T0 + 2, 2, good)];
+  const firstBad = Buffer.concat([Buffer.from(le(9, 4)), Buffer.from([1, 2])]);
+  const recs = [encodeRecord(1, 7, T0, 0, info), encodeRecord(5, 7, T0 + 1, 0, bad), encodeRecord(5, 7, T0 + 2, 2, good), encodeRecord(5, 7, T0 + 3, 4, firstBad), encodeRecord(5, 7, T0 + 4, 4, Buffer.alloc(0))];
   const path = join(d, 'x.jip3');
   writeFileSync(path, capture(recs));
   const r = await convertFile(path);
   assert.deepEqual(r.tables.jip3_events.map((e) => e.event_id), [0, 1, 2, 3]);
-  assert.equal(r.rejects.length, 1);
+  // One reject each for the cut record, a record whose first frame is cut, and an empty one.
+  assert.deepEqual(r.rejects.map((x) => [x.code, x.line]), [['jip3_bad_record', 2], ['jip3_bad_record', 4], ['jip3_bad_record', 5]]);
+  assert.match(r.rejects[2].reason, /no frame/);
   const x = r.rejects[0];
   assert.equal(x.code, 'jip3_bad_record');
   assert.match(x.reason, /past the record's end/);
@@ -306,6 +309,6 @@ test('an events record whose frame runs past its end: the events before it load,
   assert.equal(x.line, 2);
   assert.equal(x.record_offset, FILE_HEADER_BYTES + recs[0].length + RECORD_HEADER_BYTES + good.length);
   assert.equal(x.raw_hex, '0x' + bad.subarray(good.length).toString('hex'));
-  // node information + 2 events + the reject + 2 events.
-  assert.equal(r.lines, 6);
+  // node information + 2 events + the reject + 2 events + the two bad records.
+  assert.equal(r.lines, 8);
 });

@@ -26,8 +26,6 @@ import { kOnRead, READ_BYTES, readIntoShared, type ReadSocket } from './shared-r
 export const DEFAULT_MAX_FRAME_BYTES = 256 << 10;
 const prom = lazy<typeof PromClient>('prom-client');
 const SLAB_BYTES = 1 << 20;
-/** Frames up to this size are copied into the slab byte by byte. */
-const SMALL_COPY = 128;
 
 /** Cuts a byte stream into JIP-3 frames (u32 LE length ++ content), whatever the read sizes. */
 export class Jip3Framer {
@@ -230,12 +228,7 @@ export class CaptureWriter extends EventEmitter {
       }
     }
     writeHeaderAt(this.slab, this.slabOff, kind, conn, recvUs, eventId, len);
-    const at = this.slabOff + RECORD_HEADER_BYTES;
-    if (len <= SMALL_COPY) {
-      // A typical event is under 100 bytes: a loop beats Buffer#copy's call overhead.
-      const slab = this.slab;
-      for (let i = 0; i < len; i++) slab[at + i] = src[start + i]!;
-    } else src.copy(this.slab, at, start, end);
+    src.copy(this.slab, this.slabOff + RECORD_HEADER_BYTES, start, end);
     this.slabOff += need;
     this.queuedBytes += need;
     this.writtenRecords++;

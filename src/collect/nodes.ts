@@ -22,7 +22,7 @@ export interface NodeInfo {
   bytes: number;
   /** Messages in the last 60 seconds. */
   messagesPerMinute: number;
-  /** Listener-specific facts (setExtra), e.g. `jip3`. */
+  /** Listener-specific facts (attachExtra), e.g. `jip3`. */
   [extra: string]: unknown;
 }
 
@@ -164,12 +164,5 @@ export class NodeRegistry {
   attachExtra(e: NodeEntry, k: string, facts: Record<string, unknown>): void {
     e.extra ??= {};
     e.extra[k] = facts;
-  }
-
-  setExtra(key: string, patch: Record<string, Record<string, unknown>>): void {
-    const e = this.nodes.get(key);
-    if (!e) return;
-    e.extra ??= {};
-    for (const [k, v] of Object.entries(patch)) e.extra[k] = { ...(e.extra[k] ?? {}), ...v };
   }
 }

@@ -200,9 +200,7 @@ export class Jip3ChunkConverter {
           id = nextEventId(id, frame);
           f += 4 + len;
         }
-        if (k === 0) {
-          reject('jip3_bad_record', 'events record with no frame', line, recordOffset, where, payload);
-        }
+        if (payload.length === 0) reject('jip3_bad_record', 'events record with no frame', line, recordOffset, where, payload);
         continue;
       }
       if (h.kind === RecordKind.NodeInfo) {
