@@ -1,7 +1,7 @@
 // Collector benchmark: `jam-etl collect` against syslog-ng (the reference's configuration), the
 // same load in the same run, on loopback, writing to disk. A benchmark, not a test.
 //
-//   node bench/collect.mjs [--reps N] [--small N] [--large N] [--conns N] [--no-syslog-ng] [--json]
+//   node bench/collect.mjs [--reps N] [--small N] [--large N] [--conns N] [--no-syslog-ng] [--no-nosync] [--threads] [--json]
 //
 // Load: Go log/syslog framing (`<14>RFC3339 host jamtart[pid]: msg\n`, what syslog-ng's numbers
 // in COLLECTORS.md were measured with) from 64 connections, 200-byte and 8 KB envelopes, each
@@ -220,6 +220,19 @@ async function runLoad(server, out, size, count) {
   }
   const sec = (performance.now() - t0) / 1000;
   const cpuSec = cpuOf(server.pid) - cpu0;
+  // --threads: each thread's CPU over its whole life (start-up included), server and generator.
+  if (argv.includes('--threads')) {
+    const per = (pid) =>
+      readdirSync(`/proc/${pid}/task`)
+        .map((t) => {
+          const f = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
+          const r = f.slice(f.lastIndexOf(')') + 2).split(' ');
+          return `${f.slice(f.indexOf('(') + 1, f.lastIndexOf(')'))}:${t} user ${(Number(r[11]) / 100).toFixed(2)} sys ${(Number(r[12]) / 100).toFixed(2)}`;
+        })
+        .filter((x) => !/user 0\.00 sys 0\.00/.test(x));
+    log(`  threads of ${server.name}: ${per(server.pid).join(' | ')}`);
+    if (gen.exitCode === null) log(`  threads of the generator: ${per(gen.pid).join(' | ')}`);
+  }
   await new Promise((r) => (gen.exitCode !== null ? r() : gen.once('exit', r)));
   const { files } = walkSize(out);
   const lines = countLines(files);
