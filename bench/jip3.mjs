@@ -87,9 +87,10 @@ const streams = infos.slice(0, 2).map((info, k) => {
 const streamBytes = streams[0].length;
 log(`jip3 bench: ${CONNS} connections × ${EVENTS} events (${(streamBytes / EVENTS).toFixed(0)} B/event on the wire), ${REPS} rep(s)`);
 
-function run(args, env = {}) {
+/** A node process with `args` (the CLI unless `script`), its output and getrusage kept. */
+function run(args, env = {}, script = CLI) {
   const rus = join(work, `rus-${Math.random().toString(36).slice(2)}.json`);
-  const p = spawn(process.execPath, ['--import', RUSAGE, CLI, ...args], { env: { ...process.env, JAM_BENCH_RUSAGE: rus, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawn(process.execPath, ['--import', RUSAGE, script, ...args], { env: { ...process.env, JAM_BENCH_RUSAGE: rus, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   p.stdout.on('data', (d) => (out += d));
@@ -98,29 +99,30 @@ function run(args, env = {}) {
   return { p, done, err: () => err };
 }
 
-/** The same load into the baseline receiver: events/s of a process that only reads. */
-async function discardOnce() {
-  const port = 19000 + Math.floor(Math.random() * 1000);
-  const rus = join(work, `rus-${Math.random().toString(36).slice(2)}.json`);
-  const p = spawn(process.execPath, ['--import', RUSAGE, fileURLToPath(import.meta.url), '--discard', String(port)], { env: { ...process.env, JAM_BENCH_RUSAGE: rus }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  p.stdout.on('data', (d) => (out += d));
-  p.stderr.on('data', (d) => (err += d));
-  const exited = new Promise((res) => p.on('exit', res));
-  for (let i = 0; i < 100 && !err.includes('listening'); i++) await new Promise((r) => setTimeout(r, 50));
+/**
+ * The load into a receiver started by run(): once it has said `ready` on stderr, every
+ * connection sends its stream; then SIGTERM, and the time until it has exited (all written).
+ */
+async function timedLoad(server, ready, port) {
+  for (let i = 0; i < 100 && !server.err().includes(ready); i++) await new Promise((r) => setTimeout(r, 50));
   const t0 = performance.now();
   await sendAll(port);
   const sent = performance.now();
-  p.kill('SIGTERM');
-  await exited;
+  server.p.kill('SIGTERM');
+  const r = await server.done;
   const t1 = performance.now();
-  const r = JSON.parse(out);
-  const rusage = JSON.parse(readFileSync(rus, 'utf8'));
+  return { r, seconds: (t1 - t0) / 1000, sendSeconds: (sent - t0) / 1000 };
+}
+
+/** The same load into the baseline receiver: events/s of a process that only reads. */
+async function discardOnce() {
+  const port = 19000 + Math.floor(Math.random() * 1000);
+  const { r, seconds, sendSeconds } = await timedLoad(run(['--discard', String(port)], {}, fileURLToPath(import.meta.url)), 'listening', port);
   let want = 0;
   for (let i = 0; i < CONNS; i++) want += streams[i % streams.length].length;
-  if (r.bytes !== want) throw new Error(`discard server read ${r.bytes} of ${want} bytes`);
-  return { seconds: (t1 - t0) / 1000, sendSeconds: (sent - t0) / 1000, events: CONNS * EVENTS, cpu: rusage.userSec + rusage.sysSec };
+  const read = JSON.parse(r.out).bytes;
+  if (read !== want) throw new Error(`discard server read ${read} of ${want} bytes`);
+  return { seconds, sendSeconds, events: CONNS * EVENTS, cpu: r.rusage.userSec + r.rusage.sysSec };
 }
 
 /** Every connection's stream, all connections at once (they are open together, like a network's nodes). */
@@ -143,16 +145,10 @@ async function collectOnce(rep) {
   const out = join(work, `cap-${rep}`);
   const port = 19000 + Math.floor(Math.random() * 1000);
   const c = run(['collect', '--jip3', `127.0.0.1:${port}`, '--syslog', 'off', '--http', 'off', '--out', out, '--max-connections', String(CONNS + 10), '--json', '-q']);
-  for (let i = 0; i < 100 && !c.err().includes('jip3 127.0.0.1'); i++) await new Promise((r) => setTimeout(r, 50));
-  const t0 = performance.now();
-  await sendAll(port);
-  const sent = performance.now();
-  c.p.kill('SIGTERM');
-  const r = await c.done;
-  const t1 = performance.now();
+  const { r, seconds, sendSeconds } = await timedLoad(c, 'jip3 127.0.0.1', port);
   const summary = JSON.parse(r.out);
   const total = CONNS * EVENTS;
-  return { out, seconds: (t1 - t0) / 1000, sendSeconds: (sent - t0) / 1000, events: summary.jip3?.events ?? 0, records: summary.jip3?.records ?? 0, total, rssMB: r.rusage.maxRSSKiB / 1024, cpu: r.rusage.userSec + r.rusage.sysSec, user: r.rusage.userSec, sys: r.rusage.sysSec };
+  return { out, seconds, sendSeconds, events: summary.jip3?.events ?? 0, records: summary.jip3?.records ?? 0, total, rssMB: r.rusage.maxRSSKiB / 1024, cpu: r.rusage.userSec + r.rusage.sysSec, user: r.rusage.userSec, sys: r.rusage.sysSec };
 }
 
 async function decodeOnce(dir, workers, sink = 'dune') {

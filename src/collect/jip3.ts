@@ -14,7 +14,7 @@ import type { Metric } from 'prom-client';
 import type * as PromClient from 'prom-client';
 import type { Counter } from 'prom-client';
 import { lazy } from '../lazy.js';
-import { checkFileHeader, fileHeader, FILE_HEADER_BYTES, RECORD_HEADER_BYTES, RecordKind } from '../jip3/capture.js';
+import { checkFileHeader, fileHeader, FILE_HEADER_BYTES, RECORD_HEADER_BYTES, RecordKind, u32At, u64At, writeRecordHeader } from '../jip3/capture.js';
 import { DecodeError } from '../jip3/codec.js';
 import { decodeNodeInfo, type NodeInfo as Jip3NodeInfo } from '../jip3/node-info.js';
 import { eventDef } from '../jip3/events/index.js';
@@ -22,6 +22,7 @@ import type { CollectorContext } from './collector.js';
 import type { Connection } from './connections.js';
 import { makeDirs } from '../fsutil.js';
 import { kOnRead, READ_BYTES, readIntoShared, type ReadSocket } from './shared-read.js';
+import { SlabArena, type Slab } from './slabs.js';
 
 export const DEFAULT_MAX_FRAME_BYTES = 256 << 10;
 const prom = lazy<typeof PromClient>('prom-client');
@@ -58,7 +59,7 @@ export class Jip3Framer {
           return -1;
         }
       }
-      const len = (p[0]! | (p[1]! << 8) | (p[2]! << 16)) + p[3]! * 0x1000000;
+      const len = u32At(p, 0);
       if (len > this.maxFrameBytes) {
         this.pending = p;
         return len;
@@ -74,7 +75,7 @@ export class Jip3Framer {
       onFrame(p, 4, 4 + len);
     }
     while (n - o >= 4) {
-      const len = (chunk[o]! | (chunk[o + 1]! << 8) | (chunk[o + 2]! << 16)) + chunk[o + 3]! * 0x1000000;
+      const len = u32At(chunk, o);
       if (len > this.maxFrameBytes) {
         this.pending = Buffer.from(chunk.subarray(o));
         return len;
@@ -93,16 +94,8 @@ interface Batch {
   minute: number;
   buf: Buffer;
   bytes: number;
-  /** The slab the bytes are in: back to the pool once its last batch is written. */
+  /** The slab the bytes are in: released to the arena once written. */
   slab: Slab;
-}
-
-interface Slab {
-  buf: Buffer;
-  /** Batches of it queued or being written. */
-  batches: number;
-  /** No longer the one being filled. */
-  retired: boolean;
 }
 
 /** Written slabs kept for reuse (1 MiB each): a steady load allocates none. */
@@ -123,32 +116,6 @@ interface CaptureConn {
   minute: number;
 }
 
-/** A record header (src/jip3/capture.ts) written byte by byte: no bounds checks per field. */
-function writeHeaderAt(b: Buffer, o: number, kind: number, conn: number, recvUs: number, eventId: number, len: number): void {
-  b[o] = kind;
-  u64Into(b, o + 1, conn);
-  u64Into(b, o + 9, recvUs);
-  u64Into(b, o + 17, eventId);
-  b[o + 25] = len & 0xff;
-  b[o + 26] = (len >>> 8) & 0xff;
-  b[o + 27] = (len >>> 16) & 0xff;
-  b[o + 28] = len >>> 24;
-}
-
-/** A non-negative safe integer as u64 little-endian. */
-function u64Into(b: Buffer, o: number, v: number): void {
-  const lo = v >>> 0;
-  const hi = (v - lo) / 0x100000000;
-  b[o] = lo & 0xff;
-  b[o + 1] = (lo >>> 8) & 0xff;
-  b[o + 2] = (lo >>> 16) & 0xff;
-  b[o + 3] = lo >>> 24;
-  b[o + 4] = hi & 0xff;
-  b[o + 5] = (hi >>> 8) & 0xff;
-  b[o + 6] = (hi >>> 16) & 0xff;
-  b[o + 7] = hi >>> 24;
-}
-
 /**
  * Appends capture records to DIR/YYYY/MM/DD/HHMM.jip3 of the minute they were received in,
  * through one queue and one descriptor. Records are copied into 1 MiB slabs (one write for
@@ -157,12 +124,7 @@ function u64Into(b: Buffer, o: number, v: number): void {
  */
 export class CaptureWriter extends EventEmitter {
   private queue: Batch[] = [];
-  private current: Slab = { buf: Buffer.allocUnsafe(SLAB_BYTES), batches: 0, retired: false };
-  private slab = this.current.buf;
-  private readonly pool: Slab[] = [];
-  private slabOff = 0;
-  /** Where the records not yet queued start in the slab. */
-  private slabStart = 0;
+  private readonly slabs = new SlabArena(SLAB_BYTES, SLAB_POOL);
   private pumpScheduled = false;
   private readonly scheduledPump = (): void => {
     this.pumpScheduled = false;
@@ -214,22 +176,15 @@ export class CaptureWriter extends EventEmitter {
   private put(minute: number, kind: RecordKind, conn: number, recvUs: number, eventId: number, src: Buffer, start: number, end: number): void {
     const len = end - start;
     const need = RECORD_HEADER_BYTES + len;
-    if (minute !== this.slabMinute || this.slabOff + need > this.slab.length) {
+    const sl = this.slabs;
+    if (minute !== this.slabMinute || !sl.fits(need)) {
       this.seal();
       this.slabMinute = minute;
-      if (this.slabOff + need > this.slab.length) {
-        this.current.retired = true;
-        this.release(this.current);
-        const reuse = need <= SLAB_BYTES ? this.pool.pop() : undefined;
-        this.current = reuse ?? { buf: Buffer.allocUnsafe(Math.max(need, SLAB_BYTES)), batches: 0, retired: false };
-        this.current.retired = false;
-        this.slab = this.current.buf;
-        this.slabStart = this.slabOff = 0;
-      }
+      if (!sl.fits(need)) sl.renew(need);
     }
-    writeHeaderAt(this.slab, this.slabOff, kind, conn, recvUs, eventId, len);
-    src.copy(this.slab, this.slabOff + RECORD_HEADER_BYTES, start, end);
-    this.slabOff += need;
+    writeRecordHeader(sl.buf, sl.off, kind, conn, recvUs, eventId, len);
+    src.copy(sl.buf, sl.off + RECORD_HEADER_BYTES, start, end);
+    sl.off += need;
     this.queuedBytes += need;
     this.writtenRecords++;
     if (!this.paused && this.queuedBytes > this.highWater) {
@@ -248,15 +203,8 @@ export class CaptureWriter extends EventEmitter {
    * when the records do not fit.
    */
   private seal(): void {
-    if (this.slabOff === this.slabStart) return;
-    this.queue.push({ minute: this.slabMinute, buf: this.slab.subarray(this.slabStart, this.slabOff), bytes: this.slabOff - this.slabStart, slab: this.current });
-    this.current.batches++;
-    this.slabStart = this.slabOff;
-  }
-
-  /** A retired slab none of whose batches is still to be written goes back to the pool. */
-  private release(s: Slab): void {
-    if (s.retired && s.batches === 0 && s.buf.length === SLAB_BYTES && this.pool.length < SLAB_POOL) this.pool.push(s);
+    const p = this.slabs.take();
+    if (p !== null) this.queue.push({ minute: this.slabMinute, buf: p.buf, bytes: p.buf.length, slab: p.slab });
   }
 
   private open(minute: number): void {
@@ -320,8 +268,7 @@ export class CaptureWriter extends EventEmitter {
           return;
         }
         if (off + n < b.bytes) return done(off + n);
-        b.slab.batches--;
-        this.release(b.slab);
+        this.slabs.release(b.slab);
         this.writtenBytes += b.bytes;
         this.queuedBytes -= b.bytes;
         this.dirty = true;
@@ -465,7 +412,6 @@ export interface Jip3Listener {
   address: { host: string; port: number };
 }
 
-const u64At = (b: Buffer, o: number): number => b.readUInt32LE(o) + b.readUInt32LE(o + 4) * 0x100000000;
 
 /** Starts the JIP-3 listener beside the collector's others; it closes with the collector. */
 export async function listenJip3(ctx: CollectorContext, opts: Jip3ListenOptions): Promise<Jip3Listener> {

@@ -21,6 +21,7 @@ import { closeSync, fsyncSync, fdatasync, fstatSync, ftruncateSync, openSync, re
 import { join } from 'node:path';
 import type { CollectorMetrics } from './metrics.js';
 import { makeDirs } from '../fsutil.js';
+import { SlabArena, type Slab } from './slabs.js';
 
 const SLAB_BYTES = 256 << 10;
 /** Messages up to this many bytes (LF included) are copied into slabs; longer ones are kept by reference. */
@@ -50,15 +51,8 @@ interface Batch {
   bufs: Buffer[];
   bytes: number;
   messages: number;
-  /** Slabs this batch has a piece of (released to the pool once it is written). */
+  /** Slabs this batch has a piece of (released to the arena once it is written). */
   slabs: Slab[];
-}
-
-/** A copy buffer: reused once full and no batch still holds a piece of it (no fresh pages to fault in). */
-interface Slab {
-  buf: Buffer;
-  refs: number;
-  full: boolean;
 }
 
 
@@ -82,19 +76,14 @@ export class MinuteWriter extends EventEmitter {
 
   private queue: Batch[] = [];
   private cur: Batch | null = null;
-  private slabPool: Buffer[] = [];
   /**
-   * Idle slabs kept for reuse: enough for everything the queue can hold (highWater plus the batch
-   * being filled and the one being written). A smaller pool throws slabs away on every drain and
-   * allocates fresh ones on every refill: at 8 KB messages that is all 393 MB of a run in fresh
-   * external memory, one Mark-Compact per ~64 MB (V8's external-memory trigger) and a page fault
-   * per fresh 4 KiB page.
+   * Copy buffers for small messages. Its pool keeps enough idle slabs for everything the queue can
+   * hold (highWater plus the batch being filled and the one being written): a smaller pool threw
+   * slabs away on every drain and allocated fresh ones on every refill, at 8 KB messages all
+   * 393 MB of a run in fresh external memory, one Mark-Compact per ~64 MB (V8's external-memory
+   * trigger) and a page fault per fresh 4 KiB page.
    */
-  private readonly slabPoolMax: number;
-  private cs: Slab = { buf: Buffer.allocUnsafeSlow(SLAB_BYTES), refs: 0, full: false };
-  private slab: Buffer = this.cs.buf;
-  private slabStart = 0;
-  private slabOff = 0;
+  private readonly slabs: SlabArena;
   private lastMinute = 0;
 
   private fd = -1;
@@ -122,7 +111,7 @@ export class MinuteWriter extends EventEmitter {
     this.fsyncMs = opts.fsyncMs;
     this.highWater = opts.highWaterBytes ?? 32 << 20;
     this.lowWater = opts.lowWaterBytes ?? 16 << 20;
-    this.slabPoolMax = Math.ceil((this.highWater + 2 * BATCH_BYTES) / SLAB_BYTES);
+    this.slabs = new SlabArena(SLAB_BYTES, Math.ceil((this.highWater + 2 * BATCH_BYTES) / SLAB_BYTES));
     this.metrics = opts.metrics;
     this.clock = opts.now ?? Date.now;
     if (this.fsyncMs > 0) {
@@ -243,18 +232,14 @@ export class MinuteWriter extends EventEmitter {
     }
     const len = end - start + 1;
     if (len <= COPY_BELOW) {
-      if (this.slabOff + len > this.slab.length) {
+      const sl = this.slabs;
+      if (!sl.fits(len)) {
         this.flushSlab(b);
-        const old = this.cs;
-        old.full = true;
-        if (old.refs === 0) this.releaseSlab(old);
-        this.cs = { buf: this.slabPool.pop() ?? Buffer.allocUnsafeSlow(SLAB_BYTES), refs: 0, full: false };
-        this.slab = this.cs.buf;
-        this.slabStart = this.slabOff = 0;
+        sl.renew(len);
       }
-      buf.copy(this.slab, this.slabOff, start, end);
-      this.slabOff += len - 1;
-      this.slab[this.slabOff++] = 10;
+      buf.copy(sl.buf, sl.off, start, end);
+      sl.off += len - 1;
+      sl.buf[sl.off++] = 10;
     } else {
       this.flushSlab(b);
       b.bufs.push(start === 0 && end === buf.length ? buf : buf.subarray(start, end), NL);
@@ -270,16 +255,11 @@ export class MinuteWriter extends EventEmitter {
     if (!this.writing) queueMicrotask(() => this.pump());
   }
 
-  private releaseSlab(sl: Slab): void {
-    if (this.slabPool.length < this.slabPoolMax) this.slabPool.push(sl.buf);
-  }
-
   private flushSlab(b: Batch): void {
-    if (this.slabOff > this.slabStart) {
-      b.bufs.push(this.slab.subarray(this.slabStart, this.slabOff));
-      this.cs.refs++;
-      b.slabs.push(this.cs);
-      this.slabStart = this.slabOff;
+    const p = this.slabs.take();
+    if (p !== null) {
+      b.bufs.push(p.buf);
+      b.slabs.push(p.slab);
     }
   }
 
@@ -356,7 +336,7 @@ export class MinuteWriter extends EventEmitter {
   }
 
   private batchDone(b: Batch): void {
-    for (const sl of b.slabs) if (--sl.refs === 0 && sl.full) this.releaseSlab(sl);
+    for (const sl of b.slabs) this.slabs.release(sl);
     b.slabs = [];
     this.dirtySinceSync = true;
     this.writtenBytes += b.bytes;

@@ -60,20 +60,20 @@ export function checkFileHeader(b: Buffer): number | string {
   return size;
 }
 
-const u64 = (b: Uint8Array, o: number): number => {
-  const lo = (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16)) + b[o + 3]! * 0x1000000;
-  const hi = (b[o + 4]! | (b[o + 5]! << 8) | (b[o + 6]! << 16)) + b[o + 7]! * 0x1000000;
-  return hi * 0x100000000 + lo;
-};
+/** A u32 little-endian at o (the caller checked 4 bytes are there). */
+export const u32At = (b: Uint8Array, o: number): number => (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16)) + b[o + 3]! * 0x1000000;
+
+/** A u64 little-endian at o, as a number (exact below 2^53). */
+export const u64At = (b: Uint8Array, o: number): number => u32At(b, o + 4) * 0x100000000 + u32At(b, o);
 
 /** Reads the record header at `o` (the caller checked RECORD_HEADER_BYTES are there). */
 export function readRecordHeader(b: Uint8Array, o: number): RecordHeader {
   return {
     kind: b[o]!,
-    connection: u64(b, o + 1),
-    recvTimeUs: u64(b, o + 9),
-    eventId: u64(b, o + 17),
-    length: (b[o + 25]! | (b[o + 26]! << 8) | (b[o + 27]! << 16)) + b[o + 28]! * 0x1000000,
+    connection: u64At(b, o + 1),
+    recvTimeUs: u64At(b, o + 9),
+    eventId: u64At(b, o + 17),
+    length: u32At(b, o + 25),
   };
 }
 
@@ -85,12 +85,27 @@ export function encodeRecord(kind: RecordKind, connection: number, recvTimeUs: n
   return b;
 }
 
-export function writeRecordHeader(b: Buffer, o: number, kind: RecordKind, connection: number, recvTimeUs: number, eventId: number, length: number): void {
+/** A record header at o, byte by byte (the collector writes one per socket read: no BigInt, no bounds checks per field). */
+export function writeRecordHeader(b: Uint8Array, o: number, kind: RecordKind, connection: number, recvTimeUs: number, eventId: number, length: number): void {
   b[o] = kind;
-  b.writeBigUInt64LE(BigInt(connection), o + 1);
-  b.writeBigUInt64LE(BigInt(recvTimeUs), o + 9);
-  b.writeBigUInt64LE(BigInt(eventId), o + 17);
-  b.writeUInt32LE(length, o + 25);
+  u64Into(b, o + 1, connection);
+  u64Into(b, o + 9, recvTimeUs);
+  u64Into(b, o + 17, eventId);
+  u32Into(b, o + 25, length);
+}
+
+function u32Into(b: Uint8Array, o: number, v: number): void {
+  b[o] = v & 0xff;
+  b[o + 1] = (v >>> 8) & 0xff;
+  b[o + 2] = (v >>> 16) & 0xff;
+  b[o + 3] = v >>> 24;
+}
+
+/** A non-negative safe integer as u64 little-endian. */
+function u64Into(b: Uint8Array, o: number, v: number): void {
+  const lo = v >>> 0;
+  u32Into(b, o, lo);
+  u32Into(b, o + 4, (v - lo) / 0x100000000);
 }
 
 /**
@@ -101,7 +116,7 @@ export function writeRecordHeader(b: Buffer, o: number, kind: RecordKind, connec
  */
 export function nextEventId(id: number, frame: Uint8Array): number {
   if (frame.length === 25 && frame[8] === 0) {
-    const n = u64(frame, 17);
+    const n = u64At(frame, 17);
     // (A count taking IDs past 2^53 is no real count: numbered as one event.)
     return Number.isSafeInteger(id + n) ? id + n : id + 1;
   }

@@ -8,7 +8,7 @@ import { newCounters, type Counters } from '../telemetry/convert.js';
 import type { RejectCode, RejectRecord } from '../pipeline/rejects.js';
 import { ownBytes, type SerializedChunk } from '../pipeline/serialize.js';
 import { describeValidationError, JIP3_TABLE_NAMES, rowValidators, type Row, type TableName } from '../tables/schema.js';
-import { checkFileHeader, nextEventId, readRecordHeader, RECORD_HEADER_BYTES, RecordKind } from './capture.js';
+import { checkFileHeader, nextEventId, readRecordHeader, RECORD_HEADER_BYTES, RecordKind, u32At } from './capture.js';
 import { DecodeError, toHex, type DecodeContext } from './codec.js';
 import { decodeEvent, linkFieldOf, UnknownEventError, type EventDef } from './events/index.js';
 import { decodeNodeInfo, type NodeInfo } from './node-info.js';
@@ -190,7 +190,7 @@ export class Jip3ChunkConverter {
         let k = 0;
         for (let f = 0; f < payload.length; k++) {
           if (k > 0) counters.lines++;
-          const len = payload.length - f >= 4 ? (payload[f]! | (payload[f + 1]! << 8) | (payload[f + 2]! << 16)) + payload[f + 3]! * 0x1000000 : -1;
+          const len = payload.length - f >= 4 ? u32At(payload, f) : -1;
           if (len < 0 || f + 4 + len > payload.length) {
             reject('jip3_bad_record', `events record: a frame at byte ${f} of ${payload.length} ${len < 0 ? 'has no whole length prefix' : `is ${len} bytes long, past the record's end`}; the rest of the record cannot be framed`, line, at0 + f, { connection: h.connection, event_id: id }, payload.subarray(f));
             break;
