@@ -1,7 +1,7 @@
 // Collector benchmark: `jam-etl collect` against syslog-ng (the reference's configuration), the
 // same load in the same run, on loopback, writing to disk. A benchmark, not a test.
 //
-//   node bench/collect.mjs [--reps N] [--small N] [--large N] [--conns N] [--no-syslog-ng] [--no-nosync] [--threads] [--json]
+//   node bench/collect.mjs [--reps N] [--small N] [--large N] [--conns N] [--no-syslog-ng] [--no-nosync] [--no-prime] [--threads] [--json]
 //
 // Load: Go log/syslog framing (`<14>RFC3339 host jamtart[pid]: msg\n`, what syslog-ng's numbers
 // in COLLECTORS.md were measured with) from 64 connections, 200-byte and 8 KB envelopes, each
@@ -11,8 +11,10 @@
 // Throughput = messages / (first byte sent -> every byte on disk: the output files' total size
 // reaches exactly what was sent, newlines included; then the lines are counted). Zero loss =
 // lines and bytes on disk equal what was sent. Peak RSS of the collector from /proc (VmHWM).
+// Fairness: the servers' order turns with each repetition, and before each measured run the page
+// cache is primed (see primePageCache) so that no server's run lands on never-touched memory.
 import { fork, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, existsSync, openSync, readSync, closeSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, existsSync, openSync, readSync, writeSync, closeSync } from 'node:fs';
 import { connect } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -79,6 +81,7 @@ const conns = Number(value('--conns', 64));
 const smallCount = Number(value('--small', 1_600_000));
 const largeCount = Number(value('--large', 48_000));
 const useSyslogNg = !argv.includes('--no-syslog-ng');
+const prime = !argv.includes('--no-prime');
 const log = (s) => process.stderr.write(s + '\n');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -197,10 +200,28 @@ log { source(s_jam); filter(f_jam); destination(d_jam); };
   return { name: 'syslog-ng 3.38', pid: p.pid, port, stop: async () => { p.kill('SIGTERM'); await new Promise((r) => (p.exitCode !== null ? r() : p.once('close', r))); }, err: () => err };
 }
 
+/**
+ * Writes and deletes a scratch file of `bytes` in `dir`, so that the page cache the measured run
+ * is about to fill comes from pages freed a moment ago. On a VM whose balloon reports free pages
+ * to the host (virtio-balloon free page reporting, as here), memory left free for more than ~2 s
+ * goes back to the host, and the first touch of such a page costs a host fault: writing 393 MB
+ * into those pages took 1.6 s of kernel time against 0.11 s into recycled ones. Without this,
+ * whichever server ran first after an idle moment paid that and the next one did not.
+ */
+function primePageCache(dir, bytes) {
+  const f = join(dir, 'prime.tmp');
+  const b = Buffer.alloc(4 << 20, 0x20);
+  const fd = openSync(f, 'w');
+  for (let n = 0; n < bytes; n += b.length) writeSync(fd, b);
+  closeSync(fd);
+  rmSync(f);
+}
+
 async function runLoad(server, out, size, count) {
   const gen = fork(fileURLToPath(import.meta.url), ['--gen', String(server.port), String(conns), String(size), String(Math.ceil(count / conns))], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const ready = await new Promise((r) => gen.once('message', r));
   const expected = ready.messageBytes;
+  if (prime) primePageCache(dirname(out), Math.ceil(expected * 1.25) + (64 << 20));
   let peak = 0;
   const cpu0 = cpuOf(server.pid);
   const t0 = performance.now();
@@ -256,10 +277,12 @@ const loads = [
   ['200 B', 200, smallCount],
 ];
 const results = [];
-log(`collector benchmark: ${conns} connections, ${cpus().length} cores (shared with other work), ${reps} repetitions, servers interleaved`);
+log(`collector benchmark: ${conns} connections, ${cpus().length} cores (shared with other work), ${reps} repetitions, servers interleaved in turn${prime ? ', page cache primed before each run' : ''}`);
 for (let rep = 1; rep <= reps; rep++) {
   for (const [lname, size, count] of loads) {
-    for (const [sname, start] of servers) {
+    // The order of the servers turns with each repetition, so none is always first.
+    const order = servers.map((_, i) => servers[(i + rep - 1) % servers.length]);
+    for (const [sname, start] of order) {
       const dir = mkdtempSync(join(tmpdir(), `collect-bench-${sname}-`));
       const out = join(dir, 'out');
       // Ports are random: on a shared machine one may be taken meanwhile; try the next ones.
