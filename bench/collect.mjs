@@ -1,7 +1,7 @@
 // Collector benchmark: `jam-etl collect` against syslog-ng (the reference's configuration), the
 // same load in the same run, on loopback, writing to disk. A benchmark, not a test.
 //
-//   node bench/collect.mjs [--reps N] [--small N] [--large N] [--conns N] [--no-syslog-ng] [--no-nosync] [--no-prime] [--threads] [--json]
+//   node bench/collect.mjs [--reps N] [--small N] [--large N] [--conns N] [--no-syslog-ng] [--no-nosync] [--no-prime | --fresh] [--threads] [--json]
 //
 // Load: Go log/syslog framing (`<14>RFC3339 host jamtart[pid]: msg\n`, what syslog-ng's numbers
 // in COLLECTORS.md were measured with) from 64 connections, 200-byte and 8 KB envelopes, each
@@ -82,6 +82,10 @@ const smallCount = Number(value('--small', 1_600_000));
 const largeCount = Number(value('--large', 48_000));
 const useSyslogNg = !argv.includes('--no-syslog-ng');
 const prime = !argv.includes('--no-prime');
+// --fresh: the opposite condition, also the same for every server: wait 5 s before the load, so
+// that the pages freed by the previous run have gone back to the host and every run's page cache
+// is never-touched memory.
+const fresh = argv.includes('--fresh');
 const log = (s) => process.stderr.write(s + '\n');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -221,7 +225,8 @@ async function runLoad(server, out, size, count) {
   const gen = fork(fileURLToPath(import.meta.url), ['--gen', String(server.port), String(conns), String(size), String(Math.ceil(count / conns))], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const ready = await new Promise((r) => gen.once('message', r));
   const expected = ready.messageBytes;
-  if (prime) primePageCache(dirname(out), Math.ceil(expected * 1.25) + (64 << 20));
+  if (fresh) await sleep(5000);
+  else if (prime) primePageCache(dirname(out), Math.ceil(expected * 1.25) + (64 << 20));
   let peak = 0;
   const cpu0 = cpuOf(server.pid);
   const t0 = performance.now();
@@ -277,7 +282,7 @@ const loads = [
   ['200 B', 200, smallCount],
 ];
 const results = [];
-log(`collector benchmark: ${conns} connections, ${cpus().length} cores (shared with other work), ${reps} repetitions, servers interleaved in turn${prime ? ', page cache primed before each run' : ''}`);
+log(`collector benchmark: ${conns} connections, ${cpus().length} cores (shared with other work), ${reps} repetitions, servers interleaved in turn${fresh ? ', every run into never-touched pages (--fresh)' : prime ? ', page cache primed before each run' : ''}`);
 for (let rep = 1; rep <= reps; rep++) {
   for (const [lname, size, count] of loads) {
     // The order of the servers turns with each repetition, so none is always first.
