@@ -209,8 +209,10 @@ log { source(s_jam); filter(f_jam); destination(d_jam); };
  * is about to fill comes from pages freed a moment ago. On a VM whose balloon reports free pages
  * to the host (virtio-balloon free page reporting, as here), memory left free for more than ~2 s
  * goes back to the host, and the first touch of such a page costs a host fault: writing 393 MB
- * into those pages took 1.6 s of kernel time against 0.11 s into recycled ones. Without this,
- * whichever server ran first after an idle moment paid that and the next one did not.
+ * into those pages took 1.6 s of kernel time against 0.11 s into recycled ones. Without this, a
+ * jam-etl run (4 MiB writes) landed on such pages or on recycled ones depending on timing;
+ * syslog-ng (one write per message) mostly reuses recycled pages either way. --fresh measures the
+ * other extreme for every server alike (BENCHMARKS.md, Collector).
  */
 function primePageCache(dir, bytes) {
   const f = join(dir, 'prime.tmp');
