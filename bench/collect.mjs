@@ -14,11 +14,12 @@
 // Fairness: the servers' order turns with each repetition, and before each measured run the page
 // cache is primed (see primePageCache) so that no server's run lands on never-touched memory.
 import { fork, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, existsSync, openSync, readSync, writeSync, closeSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, existsSync, openSync, readSync, closeSync } from 'node:fs';
 import { connect } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { primePageCache } from './quiet.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
@@ -204,25 +205,10 @@ log { source(s_jam); filter(f_jam); destination(d_jam); };
   return { name: 'syslog-ng 3.38', pid: p.pid, port, stop: async () => { p.kill('SIGTERM'); await new Promise((r) => (p.exitCode !== null ? r() : p.once('close', r))); }, err: () => err };
 }
 
-/**
- * Writes and deletes a scratch file of `bytes` in `dir`, so that the page cache the measured run
- * is about to fill comes from pages freed a moment ago. On a VM whose balloon reports free pages
- * to the host (virtio-balloon free page reporting, as here), memory left free for more than ~2 s
- * goes back to the host, and the first touch of such a page costs a host fault: writing 393 MB
- * into those pages took 1.6 s of kernel time against 0.11 s into recycled ones. Without this, a
- * jam-etl run (4 MiB writes) landed on such pages or on recycled ones depending on timing;
- * syslog-ng (one write per message) mostly reuses recycled pages either way. --fresh measures the
- * other extreme for every server alike (BENCHMARKS.md, Collector).
- */
-function primePageCache(dir, bytes) {
-  const f = join(dir, 'prime.tmp');
-  const b = Buffer.alloc(4 << 20, 0x20);
-  const fd = openSync(f, 'w');
-  for (let n = 0; n < bytes; n += b.length) writeSync(fd, b);
-  closeSync(fd);
-  rmSync(f);
-}
-
+// primePageCache (bench/quiet.mjs): without it, a jam-etl run (4 MiB writes) landed on pages the
+// VM's host had taken back or on recycled ones depending on timing; syslog-ng (one write per
+// message) mostly reuses recycled pages either way. --fresh measures the other extreme for every
+// server alike (BENCHMARKS.md, Collector).
 async function runLoad(server, out, size, count) {
   const gen = fork(fileURLToPath(import.meta.url), ['--gen', String(server.port), String(conns), String(size), String(Math.ceil(count / conns))], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const ready = await new Promise((r) => gen.once('message', r));

@@ -8,9 +8,10 @@
 // of it), not a test.
 //
 //   node bench/fresh-pages.mjs [--mb N] [--rounds N] [--dir DIR]
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeFilled } from './quiet.mjs';
 
 const argv = process.argv.slice(2);
 const value = (name, dflt) => {
@@ -20,15 +21,12 @@ const value = (name, dflt) => {
 const mb = Number(value('--mb', 400));
 const rounds = Number(value('--rounds', 3));
 const dir = mkdtempSync(join(value('--dir', tmpdir()), 'fresh-pages-'));
-const block = Buffer.alloc(4 << 20, 0x61);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function write(file) {
   const r0 = process.resourceUsage();
   const t0 = performance.now();
-  const fd = openSync(file, 'w');
-  for (let n = 0; n < mb << 20; n += block.length) writeSync(fd, block);
-  closeSync(fd);
+  writeFilled(file, mb << 20);
   const r1 = process.resourceUsage();
   return { wall: performance.now() - t0, sys: (r1.systemCPUTime - r0.systemCPUTime) / 1000 };
 }

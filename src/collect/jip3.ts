@@ -22,7 +22,7 @@ import type { CollectorContext } from './collector.js';
 import type { Connection } from './connections.js';
 import { makeDirs } from '../fsutil.js';
 import { kOnRead, READ_BYTES, readIntoShared, type ReadSocket } from './shared-read.js';
-import { SlabArena, type Slab } from './slabs.js';
+import { SlabArena, type SlabPiece } from './slabs.js';
 
 export const DEFAULT_MAX_FRAME_BYTES = 256 << 10;
 const prom = lazy<typeof PromClient>('prom-client');
@@ -90,12 +90,9 @@ export class Jip3Framer {
   }
 }
 
-interface Batch {
+/** A piece of a slab (released to the arena once written) and the minute its records belong to. */
+interface Batch extends SlabPiece {
   minute: number;
-  buf: Buffer;
-  bytes: number;
-  /** The slab the bytes are in: released to the arena once written. */
-  slab: Slab;
 }
 
 /** Written slabs kept for reuse (1 MiB each): a steady load allocates none. */
@@ -204,7 +201,7 @@ export class CaptureWriter extends EventEmitter {
    */
   private seal(): void {
     const p = this.slabs.take();
-    if (p !== null) this.queue.push({ minute: this.slabMinute, buf: p.buf, bytes: p.buf.length, slab: p.slab });
+    if (p !== null) this.queue.push({ minute: this.slabMinute, buf: p.buf, slab: p.slab });
   }
 
   private open(minute: number): void {
@@ -260,17 +257,17 @@ export class CaptureWriter extends EventEmitter {
     }
     const fd = this.fd;
     const done = (off: number): void => {
-      fsWrite(fd, b.buf, off, b.bytes - off, null, (err, n) => {
+      fsWrite(fd, b.buf, off, b.buf.length - off, null, (err, n) => {
         if (err) {
           this.failure = err;
           this.emit('error', err);
           this.writing = false;
           return;
         }
-        if (off + n < b.bytes) return done(off + n);
+        if (off + n < b.buf.length) return done(off + n);
         this.slabs.release(b.slab);
-        this.writtenBytes += b.bytes;
-        this.queuedBytes -= b.bytes;
+        this.writtenBytes += b.buf.length;
+        this.queuedBytes -= b.buf.length;
         this.dirty = true;
         if (this.fsyncMs === 0) fdatasyncSafe(fd);
         if (this.paused && this.queuedBytes < this.lowWater) {
@@ -411,7 +408,6 @@ export interface Jip3Listener {
   metrics: Jip3Metrics;
   address: { host: string; port: number };
 }
-
 
 /** Starts the JIP-3 listener beside the collector's others; it closes with the collector. */
 export async function listenJip3(ctx: CollectorContext, opts: Jip3ListenOptions): Promise<Jip3Listener> {
