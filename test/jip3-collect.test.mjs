@@ -148,17 +148,21 @@ test('collector: frames of several connections are captured byte for byte and de
   assert.equal(j.metrics.total(), 65);
 });
 
-test('collector: a first frame that is not node information closes the connection, counted, its bytes kept', async (t) => {
+test('collector: a first frame that is not node information closes the connection, counted, its bytes and the frames that came with it kept', async (t) => {
   const { c, j, out } = await collector(t);
-  const bad = Buffer.concat([frame(Buffer.from('{"json": "not jip3"}')), frame(stream(2)[1])]);
+  const ev = stream(2)[1];
+  const bad = Buffer.concat([frame(Buffer.from('{"json": "not jip3"}')), frame(ev), frame(ev)]);
   await send(j.address.port, bad, { pieces: 1, keepOpen: true });
   const metrics = await (await fetch(`http://127.0.0.1:${c.addresses.http.port}/metrics`)).text();
   assert.match(metrics, /jam_etl_collect_jip3_node_info_failures_total\{reason="[a-z_]+"\} 1/);
   await c.close();
   const d = await decodeDir(out);
   assert.equal(d.events.length, 0);
-  assert.deepEqual(d.rejects.map((r) => r.code), ['jip3_bad_node_info']);
+  // The frames that arrived in the same read are not lost: one reject each, with its bytes.
+  assert.deepEqual(d.rejects.map((r) => r.code), ['jip3_bad_node_info', 'jip3_no_node_info', 'jip3_no_node_info']);
   assert.equal(d.rejects[0].raw_hex, '0x' + Buffer.from('{"json": "not jip3"}').toString('hex'));
+  assert.equal(d.rejects[1].raw_hex, '0x' + Buffer.from(ev).toString('hex'));
+  assert.deepEqual(d.rejects.slice(1).map((r) => r.event_id), [0, 1]);
 });
 
 test('collector: a frame over --max-frame-bytes closes the connection; what came before it is kept', async (t) => {

@@ -496,6 +496,17 @@ export async function listenJip3(ctx: CollectorContext, opts: Jip3ListenOptions)
       writer.append(cap!, RecordKind.Events, runId, runBuf, runStart, runEnd, now, now * 1000);
       runBuf = null;
     };
+    const addToRun = (buf: Buffer, start: number, end: number, id: number): void => {
+      // Every frame comes with its length prefix in front of it (the framer's contract).
+      if (runBuf === buf && runEnd === start - 4) runEnd = end;
+      else {
+        flushRun();
+        runBuf = buf;
+        runStart = start - 4;
+        runEnd = end;
+        runId = id;
+      }
+    };
     const onFrame = (buf: Buffer, start: number, end: number): void => {
       const recvUs = now * 1000;
       if (cap === null) {
@@ -510,7 +521,8 @@ export async function listenJip3(ctx: CollectorContext, opts: Jip3ListenOptions)
           const reason = e instanceof DecodeError ? e.code : 'bad_value';
           metrics.nodeInfoFailures.inc({ reason });
           manager.refuseConnection(ip, 'jip3', 'bad_node_info', e instanceof Error ? e.message : String(e));
-          closeWith('first frame is not valid node information');
+          // Its Closed record goes after the frames that came with it (written on 'close').
+          closedBy = 'first frame is not valid node information';
           sock.destroy();
           return;
         }
@@ -521,7 +533,12 @@ export async function listenJip3(ctx: CollectorContext, opts: Jip3ListenOptions)
         ctx.nodes.attachExtra(node, 'jip3', facts);
         return;
       }
-      if (!info) return; // closing
+      if (!info) {
+        // The node information did not decode and the connection is closing, but the frames that
+        // came with it are kept: the loader rejects each (jip3_no_node_info) with its bytes.
+        addToRun(buf, start, end, nextId++);
+        return;
+      }
       const id = nextId;
       const len = end - start;
       if (len >= 9) {
@@ -552,15 +569,7 @@ export async function listenJip3(ctx: CollectorContext, opts: Jip3ListenOptions)
         nextId++;
         metrics.unknownEvents.inc();
       }
-      // Every frame comes with its length prefix in front of it (the framer's contract).
-      if (runBuf === buf && runEnd === start - 4) runEnd = end;
-      else {
-        flushRun();
-        runBuf = buf;
-        runStart = start - 4;
-        runEnd = end;
-        runId = id;
-      }
+      addToRun(buf, start, end, id);
       conn.messages++;
     };
     const onChunk = (chunk: Buffer): void => {
