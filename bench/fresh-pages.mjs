@@ -8,7 +8,7 @@
 // of it), not a test.
 //
 //   node bench/fresh-pages.mjs [--mb N] [--rounds N] [--dir DIR]
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFilled } from './quiet.mjs';
@@ -31,15 +31,16 @@ function write(file) {
   return { wall: performance.now() - t0, sys: (r1.systemCPUTime - r0.systemCPUTime) / 1000 };
 }
 
-let reporting = 'unknown';
+let reporting = 'no virtio balloon';
 try {
-  for (const d of ['virtio0', 'virtio1', 'virtio2', 'virtio3', 'virtio4', 'virtio5']) {
+  for (const d of readdirSync('/sys/bus/virtio/devices')) {
     const base = `/sys/bus/virtio/devices/${d}`;
     if (readFileSync(`${base}/device`, 'utf8').trim() !== '0x0005') continue; // the balloon
     reporting = readFileSync(`${base}/features`, 'utf8')[5] === '1' ? 'on' : 'off'; // VIRTIO_BALLOON_F_REPORTING
   }
-  if (reporting === 'unknown') reporting = 'no virtio balloon';
-} catch {}
+} catch {
+  reporting = 'unknown (no /sys/bus/virtio)';
+}
 console.log(`${mb} MB per write, ${rounds} rounds, in ${dir}; virtio-balloon free page reporting: ${reporting}`);
 try {
   for (let r = 1; r <= rounds; r++) {
